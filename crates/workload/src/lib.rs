@@ -1,1 +1,17 @@
-//! placeholder
+//! The tutorials' workloads and everything the examples share: the command line, the report,
+//! and the verification of every result.
+//!
+//! - [`matmul`]: many independent `A · B` products (the first tutorial), exact in `f64`.
+//! - [`cli`]: clap-based arguments with one-line errors and exit code 2.
+//! - [`machine`]: the machine line and the memory check made before allocating.
+//! - [`report`]: phases, copies, `Took X.XXX seconds`, the verdict and the `--json` record.
+//! - [`steps`]: the scaffolding every matrix step shares, so the examples keep to their idea.
+
+pub mod cli;
+pub mod machine;
+pub mod matmul;
+pub mod report;
+pub mod steps;
+
+pub use cli::MatmulArgs;
+pub use report::{Copies, Record, Report};

@@ -17,6 +17,20 @@
 //! 4. Everybody works on its mapping.
 //! 5. `drop`: mappings are unmapped; the owner also unlinks if it had not done so yet.
 //!
+//! ```
+//! use shmem::{Attached, SharedArray};
+//!
+//! let mut owner = SharedArray::create(&[2, 3])?; // like np.zeros((2, 3)) in shared memory
+//! let descriptor = owner.descriptor(); // e.g. put it in a worker's environment
+//! // ... in the worker process:
+//! let mut worker = Attached::open_descriptor(&descriptor)?;
+//! // ... back in the owner, once every worker has attached:
+//! owner.unlink()?;
+//! worker.view_mut()[[1, 2]] = 5.0;
+//! assert_eq!(owner.view()[[1, 2]], 5.0);
+//! # Ok::<(), shmem::ShmError>(())
+//! ```
+//!
 //! Nothing synchronises the processes' accesses: give each worker its own part of the array to
 //! write, and use something else (a pipe, a process exit) to say when a part is ready.
 //!
@@ -522,6 +536,11 @@ impl Attached {
             len: bytes / size_of::<f64>(),
             map,
         })
+    }
+
+    /// `name:dim0xdim1...`, as [`SharedArray::descriptor`] gives it.
+    pub fn descriptor(&self) -> String {
+        format_descriptor(&self.name, &self.shape)
     }
 
     /// Open the array a [`SharedArray::descriptor`] string describes.

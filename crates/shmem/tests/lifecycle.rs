@@ -175,6 +175,7 @@ fn drop_unlinks() {
 fn unlink_is_idempotent_and_the_mapping_survives() {
     let mut owner = SharedArray::create(&[4]).unwrap();
     let mut worker = Attached::open_descriptor(&owner.descriptor()).unwrap();
+    assert_eq!(worker.descriptor(), owner.descriptor());
     owner.unlink().unwrap();
     owner.unlink().unwrap();
     assert!(!owner.is_linked() && !exists(owner.name()));

@@ -1,6 +1,8 @@
 //! The pool side: spawn workers, hand out chunks, collect results, shut down.
 
 use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufReader, BufWriter};
 use std::path::PathBuf;
@@ -291,14 +293,22 @@ impl Pool {
     /// Tasks are cut into chunks of `chunksize` consecutive tasks; each chunk is one frame.
     /// Every worker gets a chunk, and its next one when it returns one. On any failure every
     /// worker is killed and reaped, the pool is shut down, and no result is returned.
-    pub fn starmap(&mut self, tasks: Vec<Item>, chunksize: usize) -> Result<Vec<Item>, PoolError> {
+    ///
+    /// `tasks` may be a `Vec<Item>` or an `Arc<[Item]>` the caller keeps: the pool reads the
+    /// arrays where they are and writes them into the pipes, so the caller's copy survives
+    /// (to verify the results, say) without one more copy of every argument.
+    pub fn starmap(
+        &mut self,
+        tasks: impl Into<Arc<[Item]>>,
+        chunksize: usize,
+    ) -> Result<Vec<Item>, PoolError> {
         self.starmap_with_progress(tasks, chunksize, |_, _| {})
     }
 
     /// [`starmap`](Pool::starmap) that calls `progress(done, total)` after each chunk returns.
     pub fn starmap_with_progress(
         &mut self,
-        tasks: Vec<Item>,
+        tasks: impl Into<Arc<[Item]>>,
         chunksize: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Vec<Item>, PoolError> {
@@ -310,13 +320,14 @@ impl Pool {
                 "chunksize must be at least 1".into(),
             ));
         }
+        let tasks: Arc<[Item]> = tasks.into();
         let total = tasks.len();
-        let mut pending: VecDeque<(usize, Vec<Item>)> = VecDeque::new();
-        let mut tasks = tasks.into_iter();
+        let mut pending: VecDeque<(usize, Range<usize>)> = VecDeque::new();
         let mut first = 0;
         while first < total {
-            let chunk: Vec<Item> = tasks.by_ref().take(chunksize).collect();
-            let bytes = wire::frame_bytes(&chunk) - wire::LENGTH_BYTES;
+            let range = first..(first + chunksize).min(total);
+            let chunk = &tasks[range.clone()];
+            let bytes = wire::frame_bytes(chunk) - wire::LENGTH_BYTES;
             if bytes > self.max_frame_bytes {
                 return Err(PoolError::InvalidArgument(format!(
                     "tasks {first}..{} make a frame of {bytes} bytes, above max_frame_bytes ({})",
@@ -324,15 +335,14 @@ impl Pool {
                     self.max_frame_bytes
                 )));
             }
-            let n = chunk.len();
-            pending.push_back((first, chunk));
-            first += n;
+            first = range.end;
+            pending.push_back((range.start, range));
         }
         let chunks = pending.len();
         let mut results: Vec<Option<Vec<Item>>> = (0..chunks).map(|_| None).collect();
         let mut running: Vec<Option<(usize, usize)>> = vec![None; self.workers.len()];
         for worker in 0..self.workers.len() {
-            if !self.dispatch(worker, &mut pending, &mut running) {
+            if !self.dispatch(worker, &tasks, &mut pending, &mut running) {
                 break;
             }
         }
@@ -372,7 +382,7 @@ impl Pool {
                     done += count;
                     running[worker] = None;
                     progress(done, total);
-                    self.dispatch(worker, &mut pending, &mut running);
+                    self.dispatch(worker, &tasks, &mut pending, &mut running);
                 }
                 What::TaskFailed { task, message } => {
                     let trouble = if (first..first + count).contains(&task) {
@@ -395,16 +405,18 @@ impl Pool {
     fn dispatch(
         &mut self,
         worker: usize,
-        pending: &mut VecDeque<(usize, Vec<Item>)>,
+        tasks: &Arc<[Item]>,
+        pending: &mut VecDeque<(usize, Range<usize>)>,
         running: &mut [Option<(usize, usize)>],
     ) -> bool {
-        let Some((first, items)) = pending.pop_front() else {
+        let Some((first, range)) = pending.pop_front() else {
             return false;
         };
-        running[worker] = Some((first, items.len()));
+        running[worker] = Some((first, range.len()));
         if let Some(jobs) = &self.workers[worker].jobs {
             // A send fails only if the I/O thread has ended, which it reports as an event.
-            let _ = jobs.send(Job::Run { first, items });
+            let tasks = Arc::clone(tasks);
+            let _ = jobs.send(Job::Run { tasks, range });
         }
         true
     }
@@ -551,7 +563,10 @@ fn wait_for(child: &mut Child, grace: Duration) -> Option<Status> {
 
 /// Work for one worker's I/O thread.
 enum Job {
-    Run { first: usize, items: Vec<Item> },
+    Run {
+        tasks: Arc<[Item]>,
+        range: Range<usize>,
+    },
     Stop,
 }
 
@@ -653,9 +668,10 @@ impl WorkerIo {
         }
         while let Ok(job) = self.jobs.recv() {
             let (what, go_on) = match job {
-                Job::Run { first, items } => {
-                    (self.run_chunk(&mut writer, &mut reader, first, items), true)
-                }
+                Job::Run { tasks, range } => (
+                    self.run_chunk(&mut writer, &mut reader, range.start, &tasks[range]),
+                    true,
+                ),
                 Job::Stop => (self.stop(&mut writer), false),
             };
             let ok = matches!(what, What::Done { .. });
@@ -679,10 +695,10 @@ impl WorkerIo {
         writer: &mut BufWriter<ChildStdin>,
         reader: &mut BufReader<ChildStdout>,
         first: usize,
-        items: Vec<Item>,
+        items: &[Item],
     ) -> What {
         let start = Instant::now();
-        let bytes = match wire::write_items(writer, Kind::Tasks, first, &items) {
+        let bytes = match wire::write_items(writer, Kind::Tasks, first, items) {
             Ok(bytes) => bytes,
             Err(e) => return What::Trouble(write_trouble(e)),
         };
@@ -690,8 +706,6 @@ impl WorkerIo {
             bytes,
             seconds: start.elapsed().as_secs_f64(),
         };
-        // The worker has its own copy now.
-        drop(items);
         match self.receive(reader) {
             Ok((Frame::Results { first, items }, received)) => What::Done {
                 first,

@@ -1,0 +1,241 @@
+//! Calibration: what this machine does per primitive, measured in the lab's own process and
+//! in worker processes started through `procpool` (the pool the examples use).
+//!
+//! - dgemm GFLOP/s of one call at every BLAS thread count `1..=C`, at each matrix size the
+//!   run uses (the tutorial's 2000 always);
+//! - `k` concurrent one-thread dgemm calls in one process (threads), `k = 1..=C`;
+//! - `C` worker processes each running dgemm on `C` BLAS threads at once (oversubscription);
+//! - the time to create matrix elements, `memcpy` bandwidth, pipe bandwidth (a 32 MB array to
+//!   a worker and back), the cost of one small message, and a worker's start.
+
+use crate::model::{Calibration, ElementCost, Rate};
+use ndarray::{Array2, ArrayD};
+use procpool::{Item, Pool};
+use std::time::Instant;
+use workload::matmul;
+
+/// The role of the lab's echo workers: every task comes back unchanged.
+pub const ECHO_ROLE: &str = "lab-echo";
+/// The role of the lab's dgemm workers: task `[n, reps]` returns `[seconds]`.
+pub const GEMM_ROLE: &str = "lab-gemm";
+/// The role of the lab's array-creation workers: task `[n, pairs]` returns `[seconds]`.
+pub const FILL_ROLE: &str = "lab-fill";
+
+fn two_args(item: &Item) -> Result<(usize, usize), String> {
+    match item.first().and_then(|a| a.as_slice()) {
+        Some([a, b]) => Ok((*a as usize, *b as usize)),
+        _ => Err("a calibration task is [n, count]".into()),
+    }
+}
+
+/// Serve a worker role if this process was started as one (first thing in `main`).
+pub fn serve_if_worker() {
+    procpool::serve_if_worker(ECHO_ROLE, |_, item| Ok(item));
+    procpool::serve_if_worker(GEMM_ROLE, |_, item: Item| {
+        let (n, reps) = two_args(&item)?;
+        Ok(vec![ArrayD::from_elem(vec![1], time_gemm(n, reps))])
+    });
+    procpool::serve_if_worker(FILL_ROLE, |_, item: Item| {
+        let (n, pairs) = two_args(&item)?;
+        let t = Instant::now();
+        std::hint::black_box(matmul::make_pairs(pairs, n));
+        Ok(vec![ArrayD::from_elem(vec![1], t.elapsed().as_secs_f64())])
+    });
+}
+
+/// How much to calibrate.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Matrix sizes to measure dgemm at.
+    pub sizes: Vec<usize>,
+    /// Smaller buffers and fewer repeats.
+    pub quick: bool,
+}
+
+/// Repeats so that one measurement does about `target` flop (at least one).
+fn reps_for(n: usize, target: f64) -> usize {
+    ((target / matmul::flops(n)).ceil() as usize).clamp(1, 500)
+}
+
+/// Seconds for `reps` products of `n x n` on the current BLAS threads, after one warm-up.
+fn time_gemm(n: usize, reps: usize) -> f64 {
+    let (a, b) = matmul::make_pair(1, n);
+    std::hint::black_box(a.dot(&b));
+    let t = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(a.dot(&b));
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn gflops(n: usize, reps: usize, seconds: f64) -> f64 {
+    reps as f64 * matmul::flops(n) / seconds / 1e9
+}
+
+/// Run the whole calibration, calling `step(label)` before each part; it stops with an
+/// error as soon as `step` returns `false`.
+pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Calibration, String> {
+    let mut step = |what: &str| if go_on(what) { Ok(()) } else { Err("interrupted".to_string()) };
+    let c = num_cpus::get().max(1);
+    let default_threads = blasctl::num_threads();
+    let target = if plan.quick { 4e9 } else { 3e10 };
+    let mut gemm = Vec::new();
+    let mut concurrent = Vec::new();
+    let mut oversubscribed = Vec::new();
+    for &n in &plan.sizes {
+        let reps = reps_for(n, target);
+        for t in 1..=c {
+            step(&format!("dgemm {n}x{n} on {t} BLAS thread(s)"))?;
+            let _limit = blasctl::ThreadLimit::new(t);
+            let s = time_gemm(n, reps);
+            gemm.push(Rate { size: n, threads: t, gflops: gflops(n, reps, s) });
+        }
+        for k in 2..=c {
+            step(&format!("{k} concurrent one-thread dgemm {n}x{n}"))?;
+            let _limit = blasctl::ThreadLimit::new(1);
+            let t = Instant::now();
+            let per: Vec<f64> = std::thread::scope(|scope| {
+                let hs: Vec<_> = (0..k).map(|_| scope.spawn(|| time_gemm(n, reps))).collect();
+                hs.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).collect()
+            });
+            let wall = per.iter().cloned().fold(0.0, f64::max).min(t.elapsed().as_secs_f64());
+            concurrent.push(Rate { size: n, threads: k, gflops: gflops(n, k * reps, wall) });
+        }
+        if c > 1 {
+            step(&format!("{c} processes x {c} BLAS threads, dgemm {n}x{n}"))?;
+            let g = oversubscribed_gflops(c, n, reps)?;
+            oversubscribed.push(Rate { size: n, threads: c, gflops: g });
+        }
+    }
+    step("array creation")?;
+    let fill = if plan.quick {
+        fill_seconds_per_element(500, 32)?
+    } else {
+        fill_seconds_per_element(2000, 8)?
+    };
+    step("memcpy bandwidth")?;
+    let memcpy = memcpy_bandwidth(if plan.quick { 64 << 20 } else { 256 << 20 });
+    step("worker start")?;
+    let start = worker_start_seconds(if plan.quick { 3 } else { 7 })?;
+    step("pipe bandwidth")?;
+    let pipe = pipe_bandwidth(if plan.quick { 4 } else { 16 })?;
+    step("message cost")?;
+    let message = message_seconds(if plan.quick { 500 } else { 5000 })?;
+    Ok(Calibration {
+        logical_cores: c,
+        physical_cores: num_cpus::get_physical().max(1),
+        default_blas_threads: default_threads,
+        gemm,
+        concurrent,
+        oversubscribed,
+        fill_seconds_per_element: fill,
+        memcpy_bytes_per_second: memcpy,
+        pipe_bytes_per_second: pipe,
+        process_start_seconds: start,
+        message_seconds: message,
+        element: Vec::<ElementCost>::new(),
+    })
+}
+
+fn pool_error(e: procpool::PoolError) -> String {
+    format!("calibration worker failed: {e}")
+}
+
+/// `c` worker processes with `c` BLAS threads each, all multiplying at once.
+fn oversubscribed_gflops(c: usize, n: usize, reps: usize) -> Result<f64, String> {
+    let mut pool = Pool::builder(GEMM_ROLE)
+        .workers(c)
+        .envs(blasctl::child_env(c))
+        .spawn()
+        .map_err(pool_error)?;
+    let tasks: Vec<Item> = (0..c).map(|_| task(n, reps)).collect();
+    let out = pool.starmap(tasks, 1).map_err(pool_error)?;
+    pool.close().map_err(pool_error)?;
+    let slowest = out
+        .iter()
+        .filter_map(|r| r.first().and_then(|a| a.iter().next().copied()))
+        .fold(0.0, f64::max);
+    Ok(gflops(n, c * reps, slowest))
+}
+
+fn task(a: usize, b: usize) -> Item {
+    vec![ArrayD::from_shape_vec(vec![2], vec![a as f64, b as f64]).unwrap_or_default()]
+}
+
+/// Seconds per element of creating the tutorial's matrices, in a fresh process as the
+/// examples do (so the first touch of every page is paid, as it is there).
+fn fill_seconds_per_element(n: usize, pairs: usize) -> Result<f64, String> {
+    let mut pool = Pool::builder(FILL_ROLE).workers(1).spawn().map_err(pool_error)?;
+    let out = pool.starmap(vec![task(n, pairs)], 1).map_err(pool_error)?;
+    pool.close().map_err(pool_error)?;
+    let seconds = out
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|a| a.iter().next().copied())
+        .ok_or("the array-creation worker returned nothing")?;
+    Ok(seconds / (2 * pairs * n * n) as f64)
+}
+
+/// Bytes per second of copying a large buffer (best of three).
+fn memcpy_bandwidth(bytes: usize) -> f64 {
+    let src = vec![1u8; bytes];
+    let mut dst = vec![0u8; bytes];
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        dst.copy_from_slice(&src);
+        std::hint::black_box(&dst);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    bytes as f64 / best
+}
+
+/// Median seconds to start one worker process and have it ready.
+fn worker_start_seconds(times: usize) -> Result<f64, String> {
+    let mut all = Vec::new();
+    for _ in 0..times {
+        let t = Instant::now();
+        let pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
+        all.push(t.elapsed().as_secs_f64());
+        pool.close().map_err(pool_error)?;
+    }
+    Ok(crate::stats::median(&all))
+}
+
+/// Bytes per second through one worker's pipes: a 2000x2000 matrix there and back per task.
+fn pipe_bandwidth(tasks: usize) -> Result<f64, String> {
+    let mut pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
+    let m: Array2<f64> = Array2::from_elem((2000, 2000), 1.0);
+    let items: Vec<Item> = (0..tasks).map(|_| vec![m.clone().into_dyn()]).collect();
+    let before = pool.stats();
+    let t = Instant::now();
+    let out = pool.starmap(items, 1).map_err(pool_error)?;
+    let wall = t.elapsed().as_secs_f64();
+    let moved = pool.stats().since(&before).bytes_moved();
+    std::hint::black_box(out);
+    pool.close().map_err(pool_error)?;
+    Ok(moved as f64 / wall)
+}
+
+/// Seconds per message: tiny tasks, one at a time, to one worker and back (two messages each).
+fn message_seconds(tasks: usize) -> Result<f64, String> {
+    let mut pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
+    let items: Vec<Item> = (0..tasks).map(|i| vec![ArrayD::from_elem(vec![1], i as f64)]).collect();
+    let t = Instant::now();
+    pool.starmap(items, 1).map_err(pool_error)?;
+    let wall = t.elapsed().as_secs_f64();
+    pool.close().map_err(pool_error)?;
+    Ok(wall / (2 * tasks) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_scale_with_size() {
+        assert_eq!(reps_for(2000, 3e10), 2);
+        assert_eq!(reps_for(10, 3e10), 500);
+        assert!(reps_for(500, 4e9) >= 1);
+    }
+}

@@ -1,0 +1,47 @@
+//! The lab: one command measures every step, calibrates the machine, models each result,
+//! and writes the book's tables and plots.
+//!
+//! ```text
+//! cargo run --release -p lab -- run                          # every step, 3 interleaved repeats
+//! cargo run --release -p lab -- run --quick --out /tmp/lab   # small workloads, one repeat
+//! cargo run --release -p lab -- run --steps 01,03 --repeats 5 --size 1000
+//! cargo run --release -p lab -- render results.json --out DIR  # re-render tables and plots
+//! ```
+//!
+//! The committed reference results were produced, at the tutorials' workloads, by
+//!
+//! ```text
+//! cargo run --release -p lab -- run --machine reference-2c
+//! ```
+//!
+//! (the exact line is recorded in each results directory's `command.md`).
+//!
+//! # What a run does
+//!
+//! 1. `cargo build --release --examples` (skip with `--no-build`), then runs each example
+//!    binary in the target directory as a child process with `--json`: what readers run is
+//!    what is measured. Workloads are data ([`steps`]); a step that is not built is reported
+//!    as missing.
+//! 2. Repeats are interleaved: every measurement once, then every measurement again, so a
+//!    slow minute on a shared machine does not land on one step. Medians are reported with
+//!    min and max.
+//! 3. Each run records the example's own record (phases, copies, `Took`) and, from outside
+//!    ([`child`]), wall time, CPU time of the process tree and peak RSS.
+//! 4. [`calibrate`] measures the machine's primitives; [`model`] predicts every step from them
+//!    and flags a step whose measurement is more than 25% away, naming the missing cost.
+//! 5. [`output`] writes `book/src/results/<machine>/` (or `--out DIR`) at once: `results.json`,
+//!    `command.md`, `machine.md`, `calibration.md`, `summary.md`, `steps/<stem>.md` and the
+//!    SVG plots of [`plot`]. Ctrl-C stops the running example's process group and writes
+//!    nothing (exit code 130).
+
+pub mod calibrate;
+pub mod child;
+pub mod machine;
+pub mod model;
+pub mod output;
+pub mod plot;
+pub mod render;
+pub mod results;
+pub mod session;
+pub mod stats;
+pub mod steps;

@@ -1,0 +1,123 @@
+//! `lab`: measure every step, calibrate, model, and write the book's results.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use workload::cli::{parse, usage_error};
+
+/// Measure every step, calibrate the machine, model each result, write tables and plots.
+#[derive(Parser, Debug)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the examples, calibrate, and write the results directory.
+    Run {
+        /// Small workloads and one repeat (under two minutes on two cores).
+        #[arg(long)]
+        quick: bool,
+        /// Only these steps, by stem or number, comma separated (e.g. 01,03,10).
+        #[arg(long, value_name = "STEPS", value_delimiter = ',')]
+        steps: Vec<String>,
+        /// Repeats of every measurement, interleaved (default 3, 1 with --quick).
+        #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
+        repeats: Option<usize>,
+        /// Matrix size for the matrix steps (overrides the step table).
+        #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
+        size: Option<usize>,
+        /// Tasks for steps 01-06 (overrides the step table).
+        #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
+        tasks: Option<usize>,
+        /// Array length for the population steps.
+        #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
+        len: Option<usize>,
+        /// Per-element work for the population steps' own rows.
+        #[arg(long, value_name = "W", value_parser = workload::cli::non_negative)]
+        work: Option<usize>,
+        /// Skip the --work and --size sweeps.
+        #[arg(long)]
+        no_sweeps: bool,
+        /// Use the example binaries already built.
+        #[arg(long)]
+        no_build: bool,
+        /// Name of this machine in the results path (default: CPU model and cores).
+        #[arg(long, value_name = "NAME")]
+        machine: Option<String>,
+        /// Write here instead of book/src/results/<machine>/.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Re-render the tables and plots from a results.json.
+    Render {
+        /// The results.json a run wrote.
+        results: PathBuf,
+        /// Directory to write (default: the directory of results.json).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn check_slug(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("--machine must be a short name of letters, digits, '-', '_' or '.', got '{name}'"))
+    }
+}
+
+fn main() {
+    lab::calibrate::serve_if_worker();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let cli: Cli = parse("lab", "Measure every step, calibrate the machine, model each result, and write tables and plots.");
+    let result = match cli.command {
+        Cmd::Run { quick, steps, repeats, size, tasks, len, work, no_sweeps, no_build, machine, out } => {
+            if let Some(m) = &machine {
+                if let Err(e) = check_slug(m) {
+                    usage_error(e);
+                }
+            }
+            let opts = lab::session::Options {
+                quick,
+                steps,
+                repeats,
+                size,
+                tasks,
+                len,
+                work: work.map(|w| w as u64),
+                no_sweeps,
+                no_build,
+                machine,
+                out,
+                argv,
+            };
+            lab::session::run(&opts)
+        }
+        Cmd::Render { results, out } => render(&results, out),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let results: lab::results::Results =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
+    let out = match out {
+        Some(o) => o,
+        None => path.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")),
+    };
+    lab::output::write(&results, &out, || false)?;
+    println!("lab: wrote {}", out.display());
+    Ok(0)
+}

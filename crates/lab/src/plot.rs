@@ -1,0 +1,488 @@
+//! The SVG plots (plotters, SVG backend only). Every plot has a title naming the machine and
+//! axes with units; a plot whose data did not run says so instead of drawing nothing.
+
+use crate::results::{Measurement, Results, Sweep};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// The file names of every plot, in the order they are written.
+pub const PLOTS: [&str; 6] = [
+    "time-per-step.svg",
+    "model-vs-measured.svg",
+    "oversubscription-heatmap.svg",
+    "blas-thread-sweep.svg",
+    "populate-vs-work.svg",
+    "pool-speedup-vs-size.svg",
+];
+
+const SIZE: (u32, u32) = (900, 540);
+const FONT: &str = "sans-serif";
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    format!("plotting failed: {e}")
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Write every plot into `dir`.
+pub fn write_all(results: &Results, dir: &Path) -> Result<(), String> {
+    let machine = &results.machine.slug;
+    time_per_step(results, &dir.join(PLOTS[0]), machine)?;
+    model_vs_measured(results, &dir.join(PLOTS[1]), machine)?;
+    heatmap(results, &dir.join(PLOTS[2]), machine)?;
+    blas_sweep(results, &dir.join(PLOTS[3]), machine)?;
+    populate_vs_work(results, &dir.join(PLOTS[4]), machine)?;
+    speedup_vs_size(results, &dir.join(PLOTS[5]), machine)?;
+    Ok(())
+}
+
+fn title(what: &str, machine: &str) -> String {
+    format!("{what} — machine {machine}")
+}
+
+/// An empty plot that says why it is empty, with the title and axes it would have had.
+fn no_data(area: &Area, title: &str, x: &str, y: &str, why: &str) -> Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(err)?;
+    chart.configure_mesh().disable_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            format!("no data: {why}"),
+            (0.1, 0.5),
+            (FONT, 20).into_font(),
+        )))
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+fn short(stem: &str) -> String {
+    stem.to_string()
+}
+
+/// Median `Took` per step, with min–max whiskers.
+fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("Took per step (median of repeats, min–max bars)", machine);
+    let (x, y) = ("step", "Took (seconds)");
+    let rows: Vec<(String, f64, f64, f64)> = r
+        .main()
+        .filter_map(|m| m.took.map(|t| (short(&m.stem), t.median, t.min, t.max)))
+        .collect();
+    if rows.is_empty() {
+        return no_data(&area, &t, x, y, "no step ran");
+    }
+    let top = rows.iter().map(|r| r.3).fold(0.0, f64::max) * 1.15;
+    let n = rows.len();
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(120)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..n).into_segmented(), 0f64..top.max(1e-3))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_labels(n)
+        .x_label_style((FONT, 13).into_font().transform(FontTransform::Rotate90))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, row)| {
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), row.1)],
+                PALETTE[0].mix(0.8).filled(),
+            );
+            bar.set_margin(0, 0, 8, 8);
+            bar
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, row)| {
+            PathElement::new(
+                vec![(SegmentValue::CenterOf(i), row.2), (SegmentValue::CenterOf(i), row.3)],
+                BLACK.stroke_width(2),
+            )
+        }))
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.1, 10.0);
+    }
+    (lo / 2.0, hi * 2.0)
+}
+
+/// Measured against predicted, log-log, with the 25% band.
+fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("Measured vs model per step (band: ±25%)", machine);
+    let (x, y) = ("predicted Took (seconds, log scale)", "measured Took (seconds, log scale)");
+    let points: Vec<(String, f64, f64, bool)> = r
+        .main()
+        .filter_map(|m| {
+            let p = m.prediction.as_ref()?.seconds;
+            Some((m.stem[..2].to_string(), p, m.took?.median, m.flag.is_some()))
+        })
+        .collect();
+    if points.is_empty() {
+        return no_data(&area, &t, x, y, "no modelled step ran");
+    }
+    let (lo, hi) = log_range(points.iter().flat_map(|p| [p.1, p.2]));
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    let line = |f: f64| vec![(lo, lo * f), (hi, hi * f)];
+    chart
+        .draw_series(LineSeries::new(line(1.0), BLACK.stroke_width(1)))
+        .map_err(err)?
+        .label("measured = predicted")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    for f in [0.75, 1.25] {
+        chart
+            .draw_series(LineSeries::new(line(f), BLACK.mix(0.3).stroke_width(1)))
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(points.iter().map(|(label, p, m, flagged)| {
+            let color = if *flagged { PALETTE[3] } else { PALETTE[0] };
+            EmptyElement::at((*p, *m))
+                + Circle::new((0, 0), 5, color.filled())
+                + Text::new(label.clone(), (7, -14), (FONT, 14).into_font())
+        }))
+        .map_err(err)?
+        .label("step (red: outside 25%)")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, PALETTE[0].filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// The record of a step's median run, if it ran.
+fn record<'a>(r: &'a Results, stem: &str) -> Option<&'a workload::report::Record> {
+    r.step(stem).and_then(Measurement::median_record)
+}
+
+fn color_scale(v: f64, lo: f64, hi: f64) -> RGBColor {
+    // white (slow) to dark blue (fast)
+    let f = if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 1.0 };
+    let mix = |a: f64, b: f64| (a + (b - a) * f) as u8;
+    RGBColor(mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0))
+}
+
+/// 07's grid: outer workers (threads or processes) × BLAS threads, coloured by GFLOP/s.
+fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("Oversubscription: aggregate GFLOP/s (07)", machine);
+    let (x, y) = ("BLAS threads per worker", "outer workers (threads or processes)");
+    let cells: Vec<(String, usize, f64)> = record(r, "07-oversubscription")
+        .and_then(|rec| rec.extra.get("grid")?.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| {
+            let outer = format!(
+                "{} × {}",
+                c.get("outer_workers")?.as_u64()?,
+                c.get("outer")?.as_str()?
+            );
+            Some((outer, c.get("blas_threads")?.as_u64()? as usize, c.get("gflops")?.as_f64()?))
+        })
+        .collect();
+    if cells.is_empty() {
+        return no_data(&area, &t, x, y, "07-oversubscription did not run");
+    }
+    let mut rows: Vec<String> = Vec::new();
+    for c in &cells {
+        if !rows.contains(&c.0) {
+            rows.push(c.0.clone());
+        }
+    }
+    let mut cols: Vec<usize> = cells.iter().map(|c| c.1).collect();
+    cols.sort_unstable();
+    cols.dedup();
+    let lo = cells.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+    let hi = cells.iter().map(|c| c.2).fold(0.0, f64::max);
+    let (nx, ny) = (cols.len(), rows.len());
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(140)
+        .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
+        .map_err(err)?;
+    let col_labels: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_labels(nx * 2 + 1)
+        .y_labels(ny * 2 + 1)
+        .x_label_formatter(&|v| {
+            let i = v - 0.5;
+            if i >= 0.0 && i.fract().abs() < 1e-9 {
+                col_labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|v| {
+            let i = v - 0.5;
+            if i >= 0.0 && i.fract().abs() < 1e-9 {
+                rows.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(err)?;
+    let pos = |c: &(String, usize, f64)| {
+        let xi = cols.iter().position(|v| *v == c.1).unwrap_or(0) as f64;
+        let yi = rows.iter().position(|v| *v == c.0).unwrap_or(0) as f64;
+        (xi, yi)
+    };
+    chart
+        .draw_series(cells.iter().map(|c| {
+            let (xi, yi) = pos(c);
+            Rectangle::new([(xi, yi), (xi + 1.0, yi + 1.0)], color_scale(c.2, lo, hi).filled())
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(cells.iter().map(|c| {
+            let (xi, yi) = pos(c);
+            let f = if hi > lo { (c.2 - lo) / (hi - lo) } else { 1.0 };
+            let color = if f > 0.5 { WHITE } else { BLACK };
+            Text::new(
+                format!("{:.1} GFLOP/s", c.2),
+                (xi + 0.35, yi + 0.55),
+                (FONT, 16).into_font().color(&color),
+            )
+        }))
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// 08's sweep: GFLOP/s against BLAS threads, with the calibration at the same size.
+fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("One product at each BLAS thread count (08)", machine);
+    let (x, y) = ("BLAS threads", "GFLOP/s");
+    let rec = record(r, "08-blas-thread-sweep");
+    let points: Vec<(f64, f64)> = rec
+        .and_then(|rec| rec.extra.get("sweep")?.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| Some((p.get("blas_threads")?.as_f64()?, p.get("gflops")?.as_f64()?)))
+        .collect();
+    if points.is_empty() {
+        return no_data(&area, &t, x, y, "08-blas-thread-sweep did not run");
+    }
+    let n = rec.and_then(|r| r.params.get("size")).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let cal: Vec<(f64, f64)> = (1..=r.calibration.logical_cores)
+        .filter_map(|t| Some((t as f64, r.calibration.gemm_gflops(n, t)?)))
+        .collect();
+    let xmax = points.iter().chain(&cal).map(|p| p.0).fold(1.0, f64::max) + 0.5;
+    let ymax = points.iter().chain(&cal).map(|p| p.1).fold(0.0, f64::max) * 1.2;
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.5f64..xmax, 0f64..ymax.max(1.0))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_labels(xmax as usize + 1)
+        .x_label_formatter(&|v| if v.fract() == 0.0 { format!("{v:.0}") } else { String::new() })
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(points.clone(), PALETTE[0].stroke_width(2)).point_size(5))
+        .map_err(err)?
+        .label(format!("08, {n}x{n} (measured)"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2)));
+    if !cal.is_empty() {
+        chart
+            .draw_series(LineSeries::new(cal, PALETTE[1].stroke_width(2)).point_size(4))
+            .map_err(err)?
+            .label("calibration (the model's rate)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// Median `Took` of each population step at each `--work`, log-log.
+fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("Population time against --work", machine);
+    let (x, y) = ("--work (per-element cost, log scale)", "Took (seconds, log scale)");
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for m in &r.measurements {
+        if let (Sweep::Work(w), Some(took)) = (m.sweep, m.took) {
+            let pt = (w as f64, took.median);
+            match series.iter_mut().find(|s| s.0 == m.stem) {
+                Some(s) => s.1.push(pt),
+                None => series.push((m.stem.clone(), vec![pt])),
+            }
+        }
+    }
+    if series.is_empty() {
+        return no_data(&area, &t, x, y, "no population step ran");
+    }
+    for s in &mut series {
+        s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let (xlo, xhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
+    let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    for (i, (stem, pts)) in series.into_iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(2)).point_size(4))
+            .map_err(err)?
+            .label(stem)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)
+}
+
+/// Speedup of each pool over the sequential loop at each matrix size.
+fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    let t = title("Pool vs sequential: speedup against matrix size", machine);
+    let (x, y) = ("matrix size n (n×n, log scale)", "speedup over 01-sequential (×)");
+    let took = |stem: &str, n: usize| {
+        r.measurements
+            .iter()
+            .find(|m| m.stem == stem && m.sweep == Sweep::Size(n))
+            .and_then(|m| m.took)
+            .map(|t| t.median)
+    };
+    let mut sizes: Vec<usize> = r
+        .measurements
+        .iter()
+        .filter_map(|m| match m.sweep {
+            Sweep::Size(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut pools: Vec<&str> = Vec::new();
+    for m in &r.measurements {
+        if matches!(m.sweep, Sweep::Size(_)) && m.stem != "01-sequential" && !pools.contains(&m.stem.as_str()) {
+            pools.push(&m.stem);
+        }
+    }
+    let series: Vec<(&str, Vec<(f64, f64)>)> = pools
+        .iter()
+        .map(|p| {
+            let pts = sizes
+                .iter()
+                .filter_map(|&n| Some((n as f64, took("01-sequential", n)? / took(p, n)?)))
+                .collect();
+            (*p, pts)
+        })
+        .filter(|(_, pts): &(&str, Vec<(f64, f64)>)| !pts.is_empty())
+        .collect();
+    if series.is_empty() {
+        return no_data(&area, &t, x, y, "the size sweep did not run");
+    }
+    let (xlo, xhi) = log_range(sizes.iter().map(|n| *n as f64));
+    let ymax = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(1.0, f64::max) * 1.2;
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&t, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d((xlo..xhi).log_scale(), 0f64..ymax)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(vec![(xlo, 1.0), (xhi, 1.0)], BLACK.mix(0.5).stroke_width(1)))
+        .map_err(err)?
+        .label("1× (pooling pays above this line)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
+    for (i, (stem, pts)) in series.into_iter().enumerate() {
+        let c = PALETTE[(i + 1) % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(2)).point_size(4))
+            .map_err(err)?
+            .label(stem.to_string())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)
+}

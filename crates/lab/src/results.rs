@@ -1,0 +1,158 @@
+//! What a lab run produces: `results.json` holds one [`Results`].
+
+use crate::child::Run;
+use crate::machine::MachineReport;
+use crate::model::{self, Calibration, Prediction};
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use workload::report::Record;
+
+/// How the results were produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandInfo {
+    /// The command line, as a reader would type it.
+    pub line: String,
+    /// UTC date of the run.
+    pub date: String,
+    /// `git` commit of the code measured (`-dirty` when it had local changes), if known.
+    pub git_commit: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// Whether this was a `--quick` run.
+    pub quick: bool,
+    /// Repeats of every measurement.
+    pub repeats: usize,
+    /// Wall-clock seconds the whole lab run took.
+    pub seconds: f64,
+}
+
+/// Which workload a measurement is: the step's own, or a point of a sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Sweep {
+    /// The step at its lab workload (the summary's row).
+    Main,
+    /// A population step at this `--work`.
+    Work(u64),
+    /// A matrix step at this `--size` (for the speedup plot).
+    Size(usize),
+}
+
+/// What happened to a measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum Status {
+    /// Every run succeeded.
+    Ok,
+    /// The example binary does not exist (yet).
+    Missing,
+    /// At least one run failed: the first error.
+    Failed(String),
+}
+
+/// Repeated runs of one example at one workload, and what the model says about them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The step's stem.
+    pub stem: String,
+    /// Which workload.
+    pub sweep: Sweep,
+    /// The arguments it ran with (`--json` added by the lab).
+    pub args: Vec<String>,
+    /// Its status.
+    pub status: Status,
+    /// Every run, in the order they ran.
+    pub runs: Vec<Run>,
+    /// The example's own `Took` seconds, over the successful runs.
+    pub took: Option<Summary>,
+    /// Wall seconds as the lab saw them (process start and exit included).
+    pub wall: Option<Summary>,
+    /// CPU seconds of the whole process tree.
+    pub cpu: Option<Summary>,
+    /// What the model predicts for the median run.
+    pub prediction: Option<Prediction>,
+    /// Measured median `Took` over predicted.
+    pub ratio: Option<f64>,
+    /// Set when the ratio is outside the tolerance: the cost the model misses.
+    pub flag: Option<String>,
+}
+
+impl Measurement {
+    /// A measurement with no runs yet.
+    pub fn new(stem: &str, sweep: Sweep, args: Vec<String>) -> Self {
+        Measurement {
+            stem: stem.to_string(),
+            sweep,
+            args,
+            status: Status::Ok,
+            runs: Vec::new(),
+            took: None,
+            wall: None,
+            cpu: None,
+            prediction: None,
+            ratio: None,
+            flag: None,
+        }
+    }
+
+    /// The record of the run whose `Took` is the median (the one the model is compared to).
+    pub fn median_record(&self) -> Option<&Record> {
+        let took = self.took?.median;
+        self.runs
+            .iter()
+            .filter(|r| r.ok())
+            .filter_map(|r| r.record.as_ref())
+            .min_by(|a, b| (a.took_seconds - took).abs().total_cmp(&(b.took_seconds - took).abs()))
+    }
+
+    /// Summarise the runs and compare the median with the model.
+    pub fn finish(&mut self, cal: &Calibration) {
+        let ok: Vec<&Run> = self.runs.iter().filter(|r| r.ok()).collect();
+        if let Some(bad) = self.runs.iter().find(|r| !r.ok()) {
+            let why = bad.error.clone().unwrap_or_else(|| "a result failed verification".into());
+            self.status = Status::Failed(why);
+        }
+        let took: Vec<f64> = ok.iter().filter_map(|r| r.record.as_ref()).map(|r| r.took_seconds).collect();
+        self.took = Summary::of(&took);
+        self.wall = Summary::of(&ok.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
+        self.cpu = Summary::of(&ok.iter().map(|r| r.cpu_seconds).collect::<Vec<_>>());
+        let Some(record) = self.median_record().cloned() else {
+            return;
+        };
+        self.prediction = model::predict(cal, &record);
+        if let (Some(p), Some(t)) = (&self.prediction, self.took) {
+            if p.seconds > 0.0 {
+                let ratio = model::ratio(t.median, p.seconds);
+                self.ratio = Some(ratio);
+                if model::flagged(ratio) {
+                    self.flag = Some(model::missing_cost(&record, p, t.median));
+                }
+            }
+        }
+    }
+}
+
+/// Everything one lab run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// How they were produced.
+    pub command: CommandInfo,
+    /// What they were measured on.
+    pub machine: MachineReport,
+    /// The machine's calibration.
+    pub calibration: Calibration,
+    /// Every measurement: main workloads first (in step order), then the sweeps.
+    pub measurements: Vec<Measurement>,
+}
+
+impl Results {
+    /// The main measurements, in step order.
+    pub fn main(&self) -> impl Iterator<Item = &Measurement> {
+        self.measurements.iter().filter(|m| m.sweep == Sweep::Main)
+    }
+
+    /// The main measurement of a step.
+    pub fn step(&self, stem: &str) -> Option<&Measurement> {
+        self.main().find(|m| m.stem == stem)
+    }
+}

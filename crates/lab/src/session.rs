@@ -1,0 +1,368 @@
+//! One `lab run`: build the examples, run them repeated and interleaved, calibrate, model,
+//! and write the results directory.
+
+use crate::calibrate::{self, Plan};
+use crate::child::{self, Run};
+use crate::machine::MachineReport;
+use crate::output;
+use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
+use crate::steps::{self, Family, Step};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// What `lab run` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Small workloads, one repeat.
+    pub quick: bool,
+    /// Only these steps (stems or numbers); all when empty.
+    pub steps: Vec<String>,
+    /// Repeats of every measurement (default 3, or 1 with `--quick`).
+    pub repeats: Option<usize>,
+    /// Override the matrix steps' `--size`.
+    pub size: Option<usize>,
+    /// Override the matrix steps' `--tasks` (01-06).
+    pub tasks: Option<usize>,
+    /// Override the population steps' `--len`.
+    pub len: Option<usize>,
+    /// Override the population steps' `--work`.
+    pub work: Option<u64>,
+    /// Skip the work and size sweeps.
+    pub no_sweeps: bool,
+    /// Do not run `cargo build --release --examples` first.
+    pub no_build: bool,
+    /// The machine slug (default from the CPU model and core count).
+    pub machine: Option<String>,
+    /// Where to write (default `book/src/results/<machine>/`).
+    pub out: Option<PathBuf>,
+    /// The arguments after `lab`, as given (recorded in `command.md`).
+    pub argv: Vec<String>,
+}
+
+/// The workspace the lab belongs to (where `cargo build` runs and `book/` lives).
+pub fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Where the example binaries are: `$CARGO_TARGET_DIR/release/examples`, else next to the
+/// lab's own executable.
+pub fn examples_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir).join("release").join("examples"));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the lab's executable: {e}"))?;
+    let dir = exe.parent().ok_or("the lab's executable has no directory")?;
+    Ok(dir.join("examples"))
+}
+
+fn build_examples() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = workspace_root().join("Cargo.toml");
+    eprintln!("lab: building the examples (cargo build --release --examples)");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--examples", "--manifest-path"])
+        .arg(&manifest)
+        .status()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if child::interrupted() {
+        return Err("interrupted".into());
+    }
+    if !status.success() {
+        return Err("building the examples failed (see cargo's output above)".into());
+    }
+    Ok(())
+}
+
+fn quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./,:".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The command line as a reader would type it.
+pub fn command_line(argv: &[String]) -> String {
+    let mut line = String::from("cargo run --release -p lab --");
+    for a in argv {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    line
+}
+
+fn git_commit() -> String {
+    let root = workspace_root();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(head) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{head}-dirty")
+            } else {
+                head
+            }
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// The measurements a run makes, in order: the steps' own workloads, then the sweeps.
+pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
+    let selected: Vec<&'static Step> = if opts.steps.is_empty() {
+        steps::STEPS.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for name in opts.steps.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {
+            let step = steps::find(name).ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
+            if !v.iter().any(|s: &&Step| s.stem == step.stem) {
+                v.push(step);
+            }
+        }
+        v.sort_by_key(|s| s.stem);
+        v
+    };
+    let mut out = Vec::new();
+    for step in &selected {
+        let base = if opts.quick { step.quick } else { step.full };
+        let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        match step.family {
+            Family::Matrix => {
+                if let Some(n) = opts.size {
+                    args = steps::with_arg(&args, "--size", &n.to_string());
+                }
+                if let Some(t) = opts.tasks.filter(|_| step.stem < "07") {
+                    args = steps::with_arg(&args, "--tasks", &t.to_string());
+                }
+            }
+            Family::Population => {
+                if let Some(l) = opts.len {
+                    args = steps::with_arg(&args, "--len", &l.to_string());
+                }
+                if let Some(w) = opts.work {
+                    args = steps::with_arg(&args, "--work", &w.to_string());
+                }
+            }
+        }
+        out.push(Measurement::new(step.stem, Sweep::Main, args));
+    }
+    if opts.no_sweeps {
+        return Ok(out);
+    }
+    let works = if opts.quick { steps::WORK_SWEEP_QUICK } else { steps::WORK_SWEEP_FULL };
+    for step in selected.iter().filter(|s| s.family == Family::Population) {
+        for &w in works {
+            let base: Vec<String> = out
+                .iter()
+                .find(|m| m.stem == step.stem)
+                .map(|m| m.args.clone())
+                .unwrap_or_default();
+            out.push(Measurement::new(step.stem, Sweep::Work(w), steps::with_arg(&base, "--work", &w.to_string())));
+        }
+    }
+    let has = |stem: &str| selected.iter().any(|s| s.stem == stem);
+    let sweep_steps: Vec<&str> = steps::SIZE_SWEEP_STEPS.iter().copied().filter(|s| has(s)).collect();
+    if sweep_steps.len() >= 2 && sweep_steps[0] == "01-sequential" {
+        let (sizes, tasks) = if opts.quick {
+            (steps::SIZE_SWEEP_QUICK, steps::SIZE_SWEEP_TASKS_QUICK)
+        } else {
+            (steps::SIZE_SWEEP_FULL, steps::SIZE_SWEEP_TASKS_FULL)
+        };
+        for &n in sizes {
+            for stem in &sweep_steps {
+                let args = vec!["--size".into(), n.to_string(), "--tasks".into(), tasks.to_string()];
+                out.push(Measurement::new(stem, Sweep::Size(n), args));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn describe(m: &Measurement) -> String {
+    format!("{} {}", m.stem, m.args.join(" "))
+}
+
+fn run_line(run: &Run) -> String {
+    match (&run.record, &run.error) {
+        (Some(r), None) => format!(
+            "Took {:.3} s (wall {:.3} s, CPU {:.3} s, peak RSS {})",
+            r.took_seconds,
+            run.wall_seconds,
+            run.cpu_seconds,
+            workload::machine::human_bytes(run.max_rss_bytes as f64)
+        ),
+        (_, Some(e)) => format!("FAILED after {:.3} s: {e}", run.wall_seconds),
+        (None, None) => "FAILED: no record".into(),
+    }
+}
+
+/// Exit code for an interrupted run (128 + SIGINT).
+pub const INTERRUPTED_EXIT: i32 = 130;
+
+/// Run the lab. Returns the process exit code.
+pub fn run(opts: &Options) -> Result<i32, String> {
+    let started = Instant::now();
+    child::install_interrupt_handler()?;
+    let mut measurements = plan(opts)?;
+    let repeats = opts.repeats.unwrap_or(if opts.quick { 1 } else { 3 });
+    if repeats == 0 {
+        return Err("--repeats must be at least 1".into());
+    }
+    if !opts.no_build {
+        if let Err(e) = build_examples() {
+            return if child::interrupted() { Ok(INTERRUPTED_EXIT) } else { Err(e) };
+        }
+    }
+    let dir = examples_dir()?;
+    for m in &mut measurements {
+        if !dir.join(&m.stem).is_file() {
+            m.status = Status::Missing;
+        }
+    }
+    let missing: std::collections::BTreeSet<&str> = measurements
+        .iter()
+        .filter(|m| m.status == Status::Missing)
+        .map(|m| m.stem.as_str())
+        .collect();
+    for stem in &missing {
+        eprintln!("lab: warning: {stem} is not built (no {stem} in the examples); reported as missing");
+    }
+    let report = MachineReport::current(opts.machine.as_deref());
+    let out_dir = opts.out.clone().unwrap_or_else(|| {
+        workspace_root().join("book").join("src").join("results").join(&report.slug)
+    });
+    eprintln!("lab: machine {} ({})", report.slug, report.machine);
+
+    let runnable: Vec<usize> = (0..measurements.len())
+        .filter(|&i| measurements[i].status != Status::Missing)
+        .collect();
+    let bar = ProgressBar::new((runnable.len() * repeats) as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    // Round-robin: every measurement once, then every measurement again.
+    for r in 0..repeats {
+        for &i in &runnable {
+            if child::interrupted() {
+                bar.abandon();
+                eprintln!("lab: interrupted; nothing written");
+                return Ok(INTERRUPTED_EXIT);
+            }
+            let m = &mut measurements[i];
+            bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
+            let run = child::run(&dir.join(&m.stem), &m.args)?;
+            if child::interrupted() {
+                bar.abandon();
+                eprintln!("lab: interrupted; nothing written");
+                return Ok(INTERRUPTED_EXIT);
+            }
+            say(&bar, format!("[{}/{repeats}] {}: {}", r + 1, describe(m), run_line(&run)));
+            m.runs.push(run);
+            bar.inc(1);
+        }
+    }
+
+    // Calibrate at every matrix size that ran, the tutorial's, and the quick size.
+    let mut sizes: Vec<usize> = measurements
+        .iter()
+        .flat_map(|m| m.runs.iter())
+        .filter_map(|r| r.record.as_ref()?.params.get("size")?.as_u64())
+        .map(|n| n as usize)
+        .collect();
+    sizes.push(steps::TUTORIAL_SIZE);
+    if let Some(n) = steps::arg_value(&steps::STEPS[0].quick.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "--size")
+        .and_then(|s| s.parse().ok())
+    {
+        sizes.push(n);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    let c = num_cpus::get().max(1);
+    bar.inc_length((sizes.len() * (2 * c)) as u64 + 5);
+    let cal_plan = Plan { sizes, quick: opts.quick };
+    let calibration = calibrate::calibrate(&cal_plan, |what| {
+        bar.set_message(format!("calibrating: {what}"));
+        bar.inc(1);
+        !child::interrupted()
+    });
+    if child::interrupted() {
+        bar.abandon();
+        eprintln!("lab: interrupted; nothing written");
+        return Ok(INTERRUPTED_EXIT);
+    }
+    let calibration = calibration?;
+    for m in &mut measurements {
+        if m.status != Status::Missing {
+            m.finish(&calibration);
+        }
+    }
+    bar.finish_and_clear();
+
+    let results = Results {
+        command: CommandInfo {
+            line: command_line(&opts.argv),
+            date: report.date.clone(),
+            git_commit: git_commit(),
+            rustc: report.rustc.clone(),
+            quick: opts.quick,
+            repeats,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+        machine: report,
+        calibration,
+        measurements,
+    };
+    if !output::write(&results, &out_dir, child::interrupted)? {
+        eprintln!("lab: interrupted; nothing written");
+        return Ok(INTERRUPTED_EXIT);
+    }
+    print!("{}", crate::render::summary(&results));
+    println!("\nlab: wrote {} in {:.1} s", out_dir.display(), started.elapsed().as_secs_f64());
+    let failed = results.measurements.iter().any(|m| matches!(m.status, Status::Failed(_)));
+    Ok(if failed { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_interleaves_nothing_yet_but_lists_every_workload() {
+        let all = plan(&Options::default()).unwrap();
+        let main: Vec<_> = all.iter().filter(|m| m.sweep == Sweep::Main).collect();
+        assert_eq!(main.len(), steps::STEPS.len());
+        assert_eq!(main[0].args, ["--size", "2000", "--tasks", "100"]);
+        // 5 population steps x 4 work values, 3 steps x 5 sizes
+        assert_eq!(all.len(), 13 + 5 * 4 + 3 * 5);
+        let quick = plan(&Options { quick: true, steps: vec!["1,3".into()], size: Some(64), ..Default::default() }).unwrap();
+        assert_eq!(quick[0].args, ["--size", "64", "--tasks", "8"]);
+        assert_eq!(quick.iter().filter(|m| matches!(m.sweep, Sweep::Size(_))).count(), 4);
+        assert!(plan(&Options { steps: vec!["42".into()], ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn command_lines_are_quoted_for_the_shell() {
+        let argv: Vec<String> = ["run", "--machine", "reference-2c", "--out", "a b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(command_line(&argv), "cargo run --release -p lab -- run --machine reference-2c --out 'a b'");
+    }
+}

@@ -75,7 +75,13 @@ fn gflops(n: usize, reps: usize, seconds: f64) -> f64 {
 /// Run the whole calibration, calling `step(label)` before each part; it stops with an
 /// error as soon as `step` returns `false`.
 pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Calibration, String> {
-    let mut step = |what: &str| if go_on(what) { Ok(()) } else { Err("interrupted".to_string()) };
+    let mut step = |what: &str| {
+        if go_on(what) {
+            Ok(())
+        } else {
+            Err("interrupted".to_string())
+        }
+    };
     let c = num_cpus::get().max(1);
     let default_threads = blasctl::num_threads();
     let target = if plan.quick { 4e9 } else { 3e10 };
@@ -88,7 +94,11 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
             step(&format!("dgemm {n}x{n} on {t} BLAS thread(s)"))?;
             let _limit = blasctl::ThreadLimit::new(t);
             let s = time_gemm(n, reps);
-            gemm.push(Rate { size: n, threads: t, gflops: gflops(n, reps, s) });
+            gemm.push(Rate {
+                size: n,
+                threads: t,
+                gflops: gflops(n, reps, s),
+            });
         }
         for k in 2..=c {
             step(&format!("{k} concurrent one-thread dgemm {n}x{n}"))?;
@@ -96,15 +106,29 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
             let t = Instant::now();
             let per: Vec<f64> = std::thread::scope(|scope| {
                 let hs: Vec<_> = (0..k).map(|_| scope.spawn(|| time_gemm(n, reps))).collect();
-                hs.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).collect()
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or(f64::NAN))
+                    .collect()
             });
-            let wall = per.iter().cloned().fold(0.0, f64::max).min(t.elapsed().as_secs_f64());
-            concurrent.push(Rate { size: n, threads: k, gflops: gflops(n, k * reps, wall) });
+            let wall = per
+                .iter()
+                .cloned()
+                .fold(0.0, f64::max)
+                .min(t.elapsed().as_secs_f64());
+            concurrent.push(Rate {
+                size: n,
+                threads: k,
+                gflops: gflops(n, k * reps, wall),
+            });
         }
         if c > 1 {
             step(&format!("{c} processes x {c} BLAS threads, dgemm {n}x{n}"))?;
             let g = oversubscribed_gflops(c, n, reps)?;
-            oversubscribed.push(Rate { size: n, threads: c, gflops: g });
+            oversubscribed.push(Rate {
+                size: n,
+                threads: c,
+                gflops: g,
+            });
         }
     }
     step("array creation")?;
@@ -165,7 +189,10 @@ fn task(a: usize, b: usize) -> Item {
 /// Seconds per element of creating the tutorial's matrices, in a fresh process as the
 /// examples do (so the first touch of every page is paid, as it is there).
 fn fill_seconds_per_element(n: usize, pairs: usize) -> Result<f64, String> {
-    let mut pool = Pool::builder(FILL_ROLE).workers(1).spawn().map_err(pool_error)?;
+    let mut pool = Pool::builder(FILL_ROLE)
+        .workers(1)
+        .spawn()
+        .map_err(pool_error)?;
     let out = pool.starmap(vec![task(n, pairs)], 1).map_err(pool_error)?;
     pool.close().map_err(pool_error)?;
     let seconds = out
@@ -195,7 +222,10 @@ fn worker_start_seconds(times: usize) -> Result<f64, String> {
     let mut all = Vec::new();
     for _ in 0..times {
         let t = Instant::now();
-        let pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
+        let pool = Pool::builder(ECHO_ROLE)
+            .workers(1)
+            .spawn()
+            .map_err(pool_error)?;
         all.push(t.elapsed().as_secs_f64());
         pool.close().map_err(pool_error)?;
     }
@@ -204,7 +234,10 @@ fn worker_start_seconds(times: usize) -> Result<f64, String> {
 
 /// Bytes per second through one worker's pipes: a 2000x2000 matrix there and back per task.
 fn pipe_bandwidth(tasks: usize) -> Result<f64, String> {
-    let mut pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
+    let mut pool = Pool::builder(ECHO_ROLE)
+        .workers(1)
+        .spawn()
+        .map_err(pool_error)?;
     let m: Array2<f64> = Array2::from_elem((2000, 2000), 1.0);
     let items: Vec<Item> = (0..tasks).map(|_| vec![m.clone().into_dyn()]).collect();
     let before = pool.stats();
@@ -219,8 +252,13 @@ fn pipe_bandwidth(tasks: usize) -> Result<f64, String> {
 
 /// Seconds per message: tiny tasks, one at a time, to one worker and back (two messages each).
 fn message_seconds(tasks: usize) -> Result<f64, String> {
-    let mut pool = Pool::builder(ECHO_ROLE).workers(1).spawn().map_err(pool_error)?;
-    let items: Vec<Item> = (0..tasks).map(|i| vec![ArrayD::from_elem(vec![1], i as f64)]).collect();
+    let mut pool = Pool::builder(ECHO_ROLE)
+        .workers(1)
+        .spawn()
+        .map_err(pool_error)?;
+    let items: Vec<Item> = (0..tasks)
+        .map(|i| vec![ArrayD::from_elem(vec![1], i as f64)])
+        .collect();
     let t = Instant::now();
     pool.starmap(items, 1).map_err(pool_error)?;
     let wall = t.elapsed().as_secs_f64();

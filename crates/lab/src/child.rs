@@ -152,7 +152,11 @@ pub fn run(program: &Path, args: &[String]) -> Result<Run, String> {
         wall_seconds: wall,
         cpu_seconds: timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime),
         // Linux reports ru_maxrss in KiB, macOS in bytes
-        max_rss_bytes: if cfg!(target_os = "macos") { max_rss_kib } else { max_rss_kib * 1024 },
+        max_rss_bytes: if cfg!(target_os = "macos") {
+            max_rss_kib
+        } else {
+            max_rss_kib * 1024
+        },
         exit_code,
         record: record.ok(),
         error,

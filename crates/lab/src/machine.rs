@@ -81,11 +81,18 @@ pub fn slug_for(cpu: &str, logical: usize) -> String {
                 .to_lowercase()
         })
         .filter(|w| {
-            !w.is_empty() && !filler.contains(&w.as_str()) && !w.ends_with("ghz") && !w.ends_with("core")
+            !w.is_empty()
+                && !filler.contains(&w.as_str())
+                && !w.ends_with("ghz")
+                && !w.ends_with("core")
         })
         .take(3)
         .collect();
-    let name = if words.is_empty() { "machine".to_string() } else { words.join("-") };
+    let name = if words.is_empty() {
+        "machine".to_string()
+    } else {
+        words.join("-")
+    };
     format!("{name}-{logical}c")
 }
 
@@ -133,7 +140,11 @@ pub fn format_utc(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 #[cfg(test)]
@@ -143,8 +154,14 @@ mod tests {
     #[test]
     fn slugs_are_short_and_clean() {
         assert_eq!(slug_for("AMD EPYC", 2), "amd-epyc-2c");
-        assert_eq!(slug_for("Intel(R) Xeon(R) CPU @ 2.20GHz", 4), "intel-xeon-4c");
-        assert_eq!(slug_for("AMD EPYC 7B13 64-Core Processor", 8), "amd-epyc-7b13-8c");
+        assert_eq!(
+            slug_for("Intel(R) Xeon(R) CPU @ 2.20GHz", 4),
+            "intel-xeon-4c"
+        );
+        assert_eq!(
+            slug_for("AMD EPYC 7B13 64-Core Processor", 8),
+            "amd-epyc-7b13-8c"
+        );
         assert_eq!(slug_for("Apple M2", 8), "apple-m2-8c");
         assert_eq!(slug_for("", 1), "machine-1c");
     }

@@ -62,21 +62,40 @@ enum Cmd {
 fn check_slug(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         && !name.starts_with('.');
     if ok {
         Ok(())
     } else {
-        Err(format!("--machine must be a short name of letters, digits, '-', '_' or '.', got '{name}'"))
+        Err(format!(
+            "--machine must be a short name of letters, digits, '-', '_' or '.', got '{name}'"
+        ))
     }
 }
 
 fn main() {
     lab::calibrate::serve_if_worker();
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let cli: Cli = parse("lab", "Measure every step, calibrate the machine, model each result, and write tables and plots.");
+    let cli: Cli = parse(
+        "lab",
+        "Measure every step, calibrate the machine, model each result, and write tables and plots.",
+    );
     let result = match cli.command {
-        Cmd::Run { quick, steps, repeats, size, tasks, len, work, no_sweeps, no_build, machine, out } => {
+        Cmd::Run {
+            quick,
+            steps,
+            repeats,
+            size,
+            tasks,
+            len,
+            work,
+            no_sweeps,
+            no_build,
+            machine,
+            out,
+        } => {
             if let Some(m) = &machine {
                 if let Err(e) = check_slug(m) {
                     usage_error(e);
@@ -110,12 +129,16 @@ fn main() {
 }
 
 fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let results: lab::results::Results =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let results: lab::results::Results = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
     let out = match out {
         Some(o) => o,
-        None => path.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")),
+        None => path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
     };
     lab::output::write(&results, &out, || false)?;
     println!("lab: wrote {}", out.display());

@@ -98,8 +98,10 @@ impl Calibration {
 
     /// Aggregate GFLOP/s of `k` concurrent one-thread calls.
     pub fn concurrent_gflops(&self, n: usize, k: usize) -> Option<f64> {
-        Self::lookup(&self.concurrent, n, k.min(self.logical_cores))
-            .or_else(|| self.gemm_gflops(n, 1).map(|g| g * k.min(self.logical_cores) as f64))
+        Self::lookup(&self.concurrent, n, k.min(self.logical_cores)).or_else(|| {
+            self.gemm_gflops(n, 1)
+                .map(|g| g * k.min(self.logical_cores) as f64)
+        })
     }
 
     /// Aggregate GFLOP/s when processes oversubscribe the cores with BLAS threads.
@@ -213,7 +215,11 @@ fn part(name: &str, seconds: f64, how: String) -> Part {
 }
 
 fn param(record: &Record, key: &str) -> Option<usize> {
-    record.params.get(key).and_then(Value::as_u64).map(|v| v as usize)
+    record
+        .params
+        .get(key)
+        .and_then(Value::as_u64)
+        .map(|v| v as usize)
 }
 
 fn extra_usize(v: &Value, key: &str) -> Option<usize> {
@@ -279,11 +285,20 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
     let mut parts = vec![part(
         "create arrays",
         create_seconds(cal, tasks, n),
-        format!("2·{tasks}·{n}² elements at {:.2} ns each", cal.fill_seconds_per_element * 1e9),
+        format!(
+            "2·{tasks}·{n}² elements at {:.2} ns each",
+            cal.fill_seconds_per_element * 1e9
+        ),
     )];
     let mut rows = Vec::new();
     let workers = param(record, "pool_workers")
-        .or_else(|| record.extra.get("pool_workers").and_then(Value::as_u64).map(|w| w as usize))
+        .or_else(|| {
+            record
+                .extra
+                .get("pool_workers")
+                .and_then(Value::as_u64)
+                .map(|w| w as usize)
+        })
         .or_else(|| param(record, "workers"))
         .unwrap_or(c);
     match num {
@@ -300,7 +315,10 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
             // one timed pass per BLAS setting, each `tasks` products on `workers` threads
             let variants = record.extra.get("variants").and_then(Value::as_array);
             let settings: Vec<usize> = match variants {
-                Some(v) => v.iter().filter_map(|x| extra_usize(x, "blas_threads")).collect(),
+                Some(v) => v
+                    .iter()
+                    .filter_map(|x| extra_usize(x, "blas_threads"))
+                    .collect(),
                 None => vec![1, cal.default_blas_threads],
             };
             for t in settings {
@@ -323,7 +341,10 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
             parts.push(part(
                 "start workers",
                 start_seconds(cal, workers),
-                format!("⌈{workers}/{c}⌉ × {:.1} ms per process start", cal.process_start_seconds * 1e3),
+                format!(
+                    "⌈{workers}/{c}⌉ × {:.1} ms per process start",
+                    cal.process_start_seconds * 1e3
+                ),
             ));
             let g = compute_rate(cal, n, workers, t, Workers::Processes)?;
             parts.push(part(
@@ -375,8 +396,16 @@ fn predict_grid(cal: &Calibration, record: &Record) -> Option<Prediction> {
         }
     }
     let parts = vec![
-        part("compute", compute, format!("{} grid cells, each at its regime's rate", rows.len())),
-        part("start workers", starts, "process starts of the process cells".to_string()),
+        part(
+            "compute",
+            compute,
+            format!("{} grid cells, each at its regime's rate", rows.len()),
+        ),
+        part(
+            "start workers",
+            starts,
+            "process starts of the process cells".to_string(),
+        ),
     ];
     Some(Prediction::new(parts, rows))
 }
@@ -392,11 +421,18 @@ fn predict_sweep(cal: &Calibration, record: &Record) -> Option<Prediction> {
         rows.push(compute_seconds(reps, n, g));
     }
     let parts = vec![
-        part("create arrays", create_seconds(cal, reps, n), format!("{reps} pairs of {n}²")),
+        part(
+            "create arrays",
+            create_seconds(cal, reps, n),
+            format!("{reps} pairs of {n}²"),
+        ),
         part(
             "compute",
             rows.iter().sum(),
-            format!("{} settings of {reps} product(s) at the calibrated rates", rows.len()),
+            format!(
+                "{} settings of {reps} product(s) at the calibrated rates",
+                rows.len()
+            ),
         ),
     ];
     Some(Prediction::new(parts, rows))
@@ -407,7 +443,11 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
     let work = param(record, "work")? as u64;
     let c = cal.logical_cores;
     let e = cal.element_seconds(work)?;
-    let w = if num == 10 { 1 } else { param(record, "workers").unwrap_or(c) };
+    let w = if num == 10 {
+        1
+    } else {
+        param(record, "workers").unwrap_or(c)
+    };
     let par = w.min(c).max(1);
     let mut parts = vec![part(
         "fill",
@@ -502,7 +542,9 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         ("compute", true) if stem.starts_with("05") => {
             "the serialisation and spinning of BLAS threads under the level-3 lock"
         }
-        ("compute", true) => "contention for memory bandwidth or cores (copies overlapping compute)",
+        ("compute", true) => {
+            "contention for memory bandwidth or cores (copies overlapping compute)"
+        }
         ("compute", false) => "overlap: copies or starts hidden behind compute",
         ("copies", true) => "the workers' side of the pipe and framing competing for the cores",
         ("copies", false) => "overlap of copies with the workers' compute",
@@ -526,21 +568,51 @@ mod tests {
             physical_cores: 2,
             default_blas_threads: 2,
             gemm: vec![
-                Rate { size: 1000, threads: 1, gflops: 40.0 },
-                Rate { size: 1000, threads: 2, gflops: 80.0 },
-                Rate { size: 100, threads: 1, gflops: 10.0 },
-                Rate { size: 100, threads: 2, gflops: 12.0 },
+                Rate {
+                    size: 1000,
+                    threads: 1,
+                    gflops: 40.0,
+                },
+                Rate {
+                    size: 1000,
+                    threads: 2,
+                    gflops: 80.0,
+                },
+                Rate {
+                    size: 100,
+                    threads: 1,
+                    gflops: 10.0,
+                },
+                Rate {
+                    size: 100,
+                    threads: 2,
+                    gflops: 12.0,
+                },
             ],
-            concurrent: vec![Rate { size: 1000, threads: 2, gflops: 76.0 }],
-            oversubscribed: vec![Rate { size: 1000, threads: 2, gflops: 50.0 }],
+            concurrent: vec![Rate {
+                size: 1000,
+                threads: 2,
+                gflops: 76.0,
+            }],
+            oversubscribed: vec![Rate {
+                size: 1000,
+                threads: 2,
+                gflops: 50.0,
+            }],
             fill_seconds_per_element: 1e-9,
             memcpy_bytes_per_second: 10e9,
             pipe_bytes_per_second: 2e9,
             process_start_seconds: 0.01,
             message_seconds: 10e-6,
             element: vec![
-                ElementCost { work: 1, seconds: 2e-9 },
-                ElementCost { work: 101, seconds: 102e-9 },
+                ElementCost {
+                    work: 1,
+                    seconds: 2e-9,
+                },
+                ElementCost {
+                    work: 101,
+                    seconds: 102e-9,
+                },
             ],
         }
     }
@@ -548,7 +620,10 @@ mod tests {
     fn record(step: &str, params: &[(&str, u64)], extra: Value) -> Record {
         Record {
             step: step.into(),
-            params: params.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .collect(),
             machine: workload::machine::Machine {
                 cpu: "Test CPU".into(),
                 logical_cores: 2,
@@ -584,14 +659,24 @@ mod tests {
         // nearest calibrated size in log scale: 300 is nearer 100 than 1000
         assert_eq!(compute_rate(&c, 300, 1, 2, Workers::Threads), Some(12.0));
         assert_eq!(compute_rate(&c, 400, 1, 1, Workers::Threads), Some(40.0));
-        // no concurrent rate at size 100: one-thread rate times the cores
-        assert_eq!(c.concurrent_gflops(100, 2), Some(20.0));
+        // the nearest calibrated size stands in for a missing one
+        assert_eq!(c.concurrent_gflops(100, 2), Some(76.0));
+        // no concurrent rate at all: the one-thread rate times the calls
+        let bare = Calibration {
+            concurrent: vec![],
+            ..cal()
+        };
+        assert_eq!(bare.concurrent_gflops(100, 2), Some(20.0));
     }
 
     #[test]
     fn sequential_is_create_plus_compute() {
         let c = cal();
-        let r = record("01-sequential", &[("size", 1000), ("tasks", 10)], serde_json::json!({}));
+        let r = record(
+            "01-sequential",
+            &[("size", 1000), ("tasks", 10)],
+            serde_json::json!({}),
+        );
         let p = predict(&c, &r).unwrap();
         // create: 2·10·1e6 elements at 1 ns = 0.02 s; compute 10·2e9 flop at 80 GFLOP/s = 0.25 s
         assert!(close(p.parts[0].seconds, 0.02));
@@ -623,8 +708,16 @@ mod tests {
         let compute = p4.parts.iter().find(|x| x.name == "compute").unwrap();
         assert!(close(compute.seconds, 10.0 * 2e9 / 76e9));
         // shared memory: no copies
-        let r6 = record("06-shared-memory", &[("size", 1000), ("tasks", 10), ("workers", 2)], serde_json::json!({}));
-        assert!(predict(&c, &r6).unwrap().parts.iter().all(|x| x.name != "copies"));
+        let r6 = record(
+            "06-shared-memory",
+            &[("size", 1000), ("tasks", 10), ("workers", 2)],
+            serde_json::json!({}),
+        );
+        assert!(predict(&c, &r6)
+            .unwrap()
+            .parts
+            .iter()
+            .all(|x| x.name != "copies"));
     }
 
     #[test]
@@ -669,7 +762,11 @@ mod tests {
         let c = cal();
         assert!(close(c.element_seconds(51).unwrap(), 52e-9));
         assert!(close(c.element_seconds(201).unwrap(), 202e-9));
-        let r = record("10-populate-sequential", &[("len", 1_000_000), ("work", 1)], serde_json::json!({}));
+        let r = record(
+            "10-populate-sequential",
+            &[("len", 1_000_000), ("work", 1)],
+            serde_json::json!({}),
+        );
         assert!(close(predict(&c, &r).unwrap().seconds, 2e-3));
         let q = record(
             "13-populate-queue",
@@ -685,10 +782,20 @@ mod tests {
     fn flags_name_the_phase_that_differs() {
         assert!(!flagged(1.2) && !flagged(0.8) && flagged(1.3) && flagged(0.7));
         let c = cal();
-        let mut r = record("01-sequential", &[("size", 1000), ("tasks", 10)], serde_json::json!({}));
+        let mut r = record(
+            "01-sequential",
+            &[("size", 1000), ("tasks", 10)],
+            serde_json::json!({}),
+        );
         r.phases = vec![
-            workload::report::Phase { name: "create arrays".into(), seconds: 0.02 },
-            workload::report::Phase { name: "compute".into(), seconds: 0.5 },
+            workload::report::Phase {
+                name: "create arrays".into(),
+                seconds: 0.02,
+            },
+            workload::report::Phase {
+                name: "compute".into(),
+                seconds: 0.5,
+            },
         ];
         let p = predict(&c, &r).unwrap();
         let note = missing_cost(&r, &p, 0.52);

@@ -9,7 +9,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Every file a results directory holds besides `steps/<stem>.md`.
-pub const FILES: [&str; 5] = ["results.json", "command.md", "machine.md", "calibration.md", "summary.md"];
+pub const FILES: [&str; 5] = [
+    "results.json",
+    "command.md",
+    "machine.md",
+    "calibration.md",
+    "summary.md",
+];
 
 fn io(path: &Path, e: std::io::Error) -> String {
     format!("cannot write {}: {e}", path.display())
@@ -18,7 +24,8 @@ fn io(path: &Path, e: std::io::Error) -> String {
 /// Render `results` into `dir` (which must exist and be empty).
 pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
     fs::create_dir_all(dir.join("steps")).map_err(|e| io(dir, e))?;
-    let json = serde_json::to_string_pretty(results).map_err(|e| format!("cannot encode the results: {e}"))?;
+    let json = serde_json::to_string_pretty(results)
+        .map_err(|e| format!("cannot encode the results: {e}"))?;
     let path = dir.join("results.json");
     fs::write(&path, json + "\n").map_err(|e| io(&path, e))?;
     for (name, text) in render::markdown_files(results) {
@@ -29,7 +36,10 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
 }
 
 fn sibling(out: &Path, tag: &str) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "results".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
     out.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
 }
 

@@ -59,7 +59,13 @@ fn no_data(area: &Area, title: &str, x: &str, y: &str, why: &str) -> Result<(), 
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..1f64, 0f64..1f64)
         .map_err(err)?;
-    chart.configure_mesh().disable_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .draw()
+        .map_err(err)?;
     chart
         .draw_series(std::iter::once(Text::new(
             format!("no data: {why}"),
@@ -70,63 +76,109 @@ fn no_data(area: &Area, title: &str, x: &str, y: &str, why: &str) -> Result<(), 
     area.present().map_err(err)
 }
 
-fn short(stem: &str) -> String {
-    stem.to_string()
+/// The label of category `i` when `v` is its centre `i + 0.5`, for category axes.
+fn category(labels: &[String], v: f64) -> String {
+    let i = v - 0.5;
+    if i >= 0.0 && (i - i.round()).abs() < 1e-6 {
+        labels.get(i.round() as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
 
-/// Median `Took` per step, with min–max whiskers.
+/// Median `Took` per step as horizontal bars, min–max whiskers, and the model's prediction.
 fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     let area = SVGBackend::new(path, SIZE).into_drawing_area();
     area.fill(&WHITE).map_err(err)?;
-    let t = title("Took per step (median of repeats, min–max bars)", machine);
-    let (x, y) = ("step", "Took (seconds)");
-    let rows: Vec<(String, f64, f64, f64)> = r
+    let t = title("Took per step (median, min–max, model)", machine);
+    let (x, y) = ("Took (seconds)", "step");
+    let rows: Vec<(String, f64, f64, f64, Option<f64>)> = r
         .main()
-        .filter_map(|m| m.took.map(|t| (short(&m.stem), t.median, t.min, t.max)))
+        .filter_map(|m| {
+            let t = m.took?;
+            Some((
+                m.stem.clone(),
+                t.median,
+                t.min,
+                t.max,
+                m.prediction.as_ref().map(|p| p.seconds),
+            ))
+        })
         .collect();
     if rows.is_empty() {
         return no_data(&area, &t, x, y, "no step ran");
     }
-    let top = rows.iter().map(|r| r.3).fold(0.0, f64::max) * 1.15;
+    let right = rows
+        .iter()
+        .map(|r| r.3.max(r.4.unwrap_or(0.0)))
+        .fold(0.0, f64::max)
+        * 1.1;
     let n = rows.len();
-    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    // first step at the top
+    let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
+    let yi = |i: usize| (n - 1 - i) as f64;
     let mut chart = ChartBuilder::on(&area)
         .caption(&t, (FONT, 22))
         .margin(20)
-        .x_label_area_size(120)
-        .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), 0f64..top.max(1e-3))
+        .x_label_area_size(50)
+        .y_label_area_size(200)
+        .build_cartesian_2d(0f64..right.max(1e-3), 0f64..n as f64)
         .map_err(err)?;
     chart
         .configure_mesh()
-        .disable_x_mesh()
+        .disable_y_mesh()
         .x_desc(x)
         .y_desc(y)
-        .x_labels(n)
-        .x_label_style((FONT, 13).into_font().transform(FontTransform::Rotate90))
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&|v| category(&labels, *v))
+        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, row)| {
-            let mut bar = Rectangle::new(
-                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), row.1)],
+            Rectangle::new(
+                [(0.0, yi(i) + 0.15), (row.1, yi(i) + 0.85)],
                 PALETTE[0].mix(0.8).filled(),
-            );
-            bar.set_margin(0, 0, 8, 8);
-            bar
+            )
         }))
-        .map_err(err)?;
+        .map_err(err)?
+        .label("measured (median)")
+        .legend(|(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 20, y + 5)], PALETTE[0].mix(0.8).filled())
+        });
     chart
         .draw_series(rows.iter().enumerate().map(|(i, row)| {
             PathElement::new(
-                vec![(SegmentValue::CenterOf(i), row.2), (SegmentValue::CenterOf(i), row.3)],
+                vec![(row.2, yi(i) + 0.5), (row.3, yi(i) + 0.5)],
                 BLACK.stroke_width(2),
             )
         }))
+        .map_err(err)?
+        .label("min – max of repeats")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, row)| {
+            let p = row.4?;
+            Some(PathElement::new(
+                vec![(p, yi(i) + 0.05), (p, yi(i) + 0.95)],
+                PALETTE[3].stroke_width(3),
+            ))
+        }))
+        .map_err(err)?
+        .label("model")
+        .legend(|(x, y)| {
+            PathElement::new(
+                vec![(x + 10, y - 6), (x + 10, y + 6)],
+                PALETTE[3].stroke_width(3),
+            )
+        });
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
         .map_err(err)?;
     area.present().map_err(err)
 }
@@ -134,7 +186,9 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| *v > 0.0 && v.is_finite())
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !lo.is_finite() {
         return (0.1, 10.0);
     }
@@ -146,7 +200,10 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
     let area = SVGBackend::new(path, SIZE).into_drawing_area();
     area.fill(&WHITE).map_err(err)?;
     let t = title("Measured vs model per step (band: ±25%)", machine);
-    let (x, y) = ("predicted Took (seconds, log scale)", "measured Took (seconds, log scale)");
+    let (x, y) = (
+        "predicted Took (seconds, log scale)",
+        "measured Took (seconds, log scale)",
+    );
     let points: Vec<(String, f64, f64, bool)> = r
         .main()
         .filter_map(|m| {
@@ -165,7 +222,13 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
         .y_label_area_size(80)
         .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
         .map_err(err)?;
-    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
     let line = |f: f64| vec![(lo, lo * f), (hi, hi * f)];
     chart
         .draw_series(LineSeries::new(line(1.0), BLACK.stroke_width(1)))
@@ -192,6 +255,7 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
+        .label_font((FONT, 14))
         .draw()
         .map_err(err)?;
     area.present().map_err(err)
@@ -204,7 +268,11 @@ fn record<'a>(r: &'a Results, stem: &str) -> Option<&'a workload::report::Record
 
 fn color_scale(v: f64, lo: f64, hi: f64) -> RGBColor {
     // white (slow) to dark blue (fast)
-    let f = if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 1.0 };
+    let f = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
     let mix = |a: f64, b: f64| (a + (b - a) * f) as u8;
     RGBColor(mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0))
 }
@@ -214,7 +282,10 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     let area = SVGBackend::new(path, SIZE).into_drawing_area();
     area.fill(&WHITE).map_err(err)?;
     let t = title("Oversubscription: aggregate GFLOP/s (07)", machine);
-    let (x, y) = ("BLAS threads per worker", "outer workers (threads or processes)");
+    let (x, y) = (
+        "BLAS threads per worker",
+        "outer workers (threads or processes)",
+    );
     let cells: Vec<(String, usize, f64)> = record(r, "07-oversubscription")
         .and_then(|rec| rec.extra.get("grid")?.as_array().cloned())
         .unwrap_or_default()
@@ -225,7 +296,11 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
                 c.get("outer_workers")?.as_u64()?,
                 c.get("outer")?.as_str()?
             );
-            Some((outer, c.get("blas_threads")?.as_u64()? as usize, c.get("gflops")?.as_f64()?))
+            Some((
+                outer,
+                c.get("blas_threads")?.as_u64()? as usize,
+                c.get("gflops")?.as_f64()?,
+            ))
         })
         .collect();
     if cells.is_empty() {
@@ -258,22 +333,9 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .y_desc(y)
         .x_labels(nx * 2 + 1)
         .y_labels(ny * 2 + 1)
-        .x_label_formatter(&|v| {
-            let i = v - 0.5;
-            if i >= 0.0 && i.fract().abs() < 1e-9 {
-                col_labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|v| {
-            let i = v - 0.5;
-            if i >= 0.0 && i.fract().abs() < 1e-9 {
-                rows.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|v| category(&col_labels, *v))
+        .y_label_formatter(&|v| category(&rows, *v))
+        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
     let pos = |c: &(String, usize, f64)| {
@@ -284,7 +346,10 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     chart
         .draw_series(cells.iter().map(|c| {
             let (xi, yi) = pos(c);
-            Rectangle::new([(xi, yi), (xi + 1.0, yi + 1.0)], color_scale(c.2, lo, hi).filled())
+            Rectangle::new(
+                [(xi, yi), (xi + 1.0, yi + 1.0)],
+                color_scale(c.2, lo, hi).filled(),
+            )
         }))
         .map_err(err)?;
     chart
@@ -318,7 +383,10 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     if points.is_empty() {
         return no_data(&area, &t, x, y, "08-blas-thread-sweep did not run");
     }
-    let n = rec.and_then(|r| r.params.get("size")).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let n = rec
+        .and_then(|r| r.params.get("size"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize;
     let cal: Vec<(f64, f64)> = (1..=r.calibration.logical_cores)
         .filter_map(|t| Some((t as f64, r.calibration.gemm_gflops(n, t)?)))
         .collect();
@@ -336,7 +404,14 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .x_desc(x)
         .y_desc(y)
         .x_labels(xmax as usize + 1)
-        .x_label_formatter(&|v| if v.fract() == 0.0 { format!("{v:.0}") } else { String::new() })
+        .label_style((FONT, 14))
+        .x_label_formatter(&|v| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .draw()
         .map_err(err)?;
     chart
@@ -349,13 +424,16 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
             .draw_series(LineSeries::new(cal, PALETTE[1].stroke_width(2)).point_size(4))
             .map_err(err)?
             .label("calibration (the model's rate)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
+        .label_font((FONT, 14))
         .draw()
         .map_err(err)?;
     area.present().map_err(err)
@@ -366,7 +444,10 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     let area = SVGBackend::new(path, SIZE).into_drawing_area();
     area.fill(&WHITE).map_err(err)?;
     let t = title("Population time against --work", machine);
-    let (x, y) = ("--work (per-element cost, log scale)", "Took (seconds, log scale)");
+    let (x, y) = (
+        "--work (per-element cost, log scale)",
+        "Took (seconds, log scale)",
+    );
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for m in &r.measurements {
         if let (Sweep::Work(w), Some(took)) = (m.sweep, m.took) {
@@ -392,7 +473,14 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         .y_label_area_size(80)
         .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
         .map_err(err)?;
-    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_label_formatter(&|v| format!("{v}"))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
     for (i, (stem, pts)) in series.into_iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         chart
@@ -406,6 +494,7 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
+        .label_font((FONT, 14))
         .draw()
         .map_err(err)?;
     area.present().map_err(err)
@@ -416,7 +505,10 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
     let area = SVGBackend::new(path, SIZE).into_drawing_area();
     area.fill(&WHITE).map_err(err)?;
     let t = title("Pool vs sequential: speedup against matrix size", machine);
-    let (x, y) = ("matrix size n (n×n, log scale)", "speedup over 01-sequential (×)");
+    let (x, y) = (
+        "matrix size n (n×n, log scale)",
+        "speedup over 01-sequential (×)",
+    );
     let took = |stem: &str, n: usize| {
         r.measurements
             .iter()
@@ -436,7 +528,10 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
     sizes.dedup();
     let mut pools: Vec<&str> = Vec::new();
     for m in &r.measurements {
-        if matches!(m.sweep, Sweep::Size(_)) && m.stem != "01-sequential" && !pools.contains(&m.stem.as_str()) {
+        if matches!(m.sweep, Sweep::Size(_))
+            && m.stem != "01-sequential"
+            && !pools.contains(&m.stem.as_str())
+        {
             pools.push(&m.stem);
         }
     }
@@ -455,7 +550,11 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         return no_data(&area, &t, x, y, "the size sweep did not run");
     }
     let (xlo, xhi) = log_range(sizes.iter().map(|n| *n as f64));
-    let ymax = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(1.0, f64::max) * 1.2;
+    let ymax = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.2;
     let mut chart = ChartBuilder::on(&area)
         .caption(&t, (FONT, 22))
         .margin(20)
@@ -463,9 +562,19 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         .y_label_area_size(70)
         .build_cartesian_2d((xlo..xhi).log_scale(), 0f64..ymax)
         .map_err(err)?;
-    chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(err)?;
     chart
-        .draw_series(LineSeries::new(vec![(xlo, 1.0), (xhi, 1.0)], BLACK.mix(0.5).stroke_width(1)))
+        .configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(xlo, 1.0), (xhi, 1.0)],
+            BLACK.mix(0.5).stroke_width(1),
+        ))
         .map_err(err)?
         .label("1× (pooling pays above this line)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
@@ -482,6 +591,7 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
+        .label_font((FONT, 14))
         .draw()
         .map_err(err)?;
     area.present().map_err(err)

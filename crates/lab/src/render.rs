@@ -68,7 +68,8 @@ pub fn machine(r: &Results) -> String {
 /// `calibration.md`: what the model is built from.
 pub fn calibration(r: &Results) -> String {
     let c = &r.calibration;
-    let mut s = String::from("One dgemm call (GFLOP/s) by matrix size and BLAS threads:\n\n| size |");
+    let mut s =
+        String::from("One dgemm call (GFLOP/s) by matrix size and BLAS threads:\n\n| size |");
     let threads: Vec<usize> = (1..=c.logical_cores).collect();
     for t in &threads {
         let _ = write!(s, " {t} thread{} |", if *t == 1 { "" } else { "s" });
@@ -94,7 +95,11 @@ pub fn calibration(r: &Results) -> String {
     if !c.concurrent.is_empty() || !c.oversubscribed.is_empty() {
         s.push_str("\nSeveral calls at once (aggregate GFLOP/s):\n\n| size | what | GFLOP/s |\n|---:|---|---:|\n");
         for g in &c.concurrent {
-            let _ = writeln!(s, "| {} | {} threads, one BLAS thread each | {:.1} |", g.size, g.threads, g.gflops);
+            let _ = writeln!(
+                s,
+                "| {} | {} threads, one BLAS thread each | {:.1} |",
+                g.size, g.threads, g.gflops
+            );
         }
         for g in &c.oversubscribed {
             let _ = writeln!(
@@ -105,13 +110,38 @@ pub fn calibration(r: &Results) -> String {
         }
     }
     s.push_str("\n| cost | value |\n|---|---:|\n");
-    let _ = writeln!(s, "| creating a matrix element | {:.2} ns |", c.fill_seconds_per_element * 1e9);
-    let _ = writeln!(s, "| memcpy bandwidth | {}/s |", human_bytes(c.memcpy_bytes_per_second));
-    let _ = writeln!(s, "| pipe bandwidth (a worker and back) | {}/s |", human_bytes(c.pipe_bytes_per_second));
-    let _ = writeln!(s, "| start a worker process | {:.1} ms |", c.process_start_seconds * 1e3);
-    let _ = writeln!(s, "| one small message | {:.1} µs |", c.message_seconds * 1e6);
+    let _ = writeln!(
+        s,
+        "| creating a matrix element | {:.2} ns |",
+        c.fill_seconds_per_element * 1e9
+    );
+    let _ = writeln!(
+        s,
+        "| memcpy bandwidth | {}/s |",
+        human_bytes(c.memcpy_bytes_per_second)
+    );
+    let _ = writeln!(
+        s,
+        "| pipe bandwidth (a worker and back) | {}/s |",
+        human_bytes(c.pipe_bytes_per_second)
+    );
+    let _ = writeln!(
+        s,
+        "| start a worker process | {:.1} ms |",
+        c.process_start_seconds * 1e3
+    );
+    let _ = writeln!(
+        s,
+        "| one small message | {:.1} µs |",
+        c.message_seconds * 1e6
+    );
     for e in &c.element {
-        let _ = writeln!(s, "| one population element at `--work {}` | {:.1} ns |", e.work, e.seconds * 1e9);
+        let _ = writeln!(
+            s,
+            "| one population element at `--work {}` | {:.1} ns |",
+            e.work,
+            e.seconds * 1e9
+        );
     }
     s + &footer(r)
 }
@@ -142,7 +172,9 @@ pub fn summary(r: &Results) -> String {
             m.stem,
             opt_secs(m.took.map(|t| t.median)),
             opt_secs(m.prediction.as_ref().map(|p| p.seconds)),
-            m.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "–".into()),
+            m.ratio
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "–".into()),
             flag_cell(m)
         );
     }
@@ -157,7 +189,9 @@ pub fn step(r: &Results, m: &Measurement) -> String {
         s.push_str("Not measured: the example was not built.\n");
         return s + &footer(r);
     }
-    s.push_str("| run | Took | wall (lab) | CPU | peak RSS | copied |\n|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str(
+        "| run | Took | wall (lab) | CPU | peak RSS | copied |\n|---:|---:|---:|---:|---:|---:|\n",
+    );
     for (i, run) in m.runs.iter().enumerate() {
         let rec = run.record.as_ref();
         let copied = rec
@@ -194,7 +228,9 @@ pub fn step(r: &Results, m: &Measurement) -> String {
             "| **Took** | **{}** | **{}** | ratio {} |",
             secs(rec.took_seconds),
             secs(p.seconds),
-            m.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "–".into())
+            m.ratio
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "–".into())
         );
         if let Some(f) = &m.flag {
             let _ = writeln!(s, "\n⚠ Outside 25% of the model. {f}");
@@ -212,12 +248,22 @@ fn num(v: &Value, k: &str) -> Option<f64> {
 /// The step's own table from its `extra` (05 variants, 07 grid, 08 sweep), with the model.
 fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
     let mut s = String::new();
-    let predicted = |i: usize| p.rows.get(i).map(|x| secs(*x)).unwrap_or_else(|| "–".into());
+    let predicted = |i: usize| {
+        p.rows
+            .get(i)
+            .map(|x| secs(*x))
+            .unwrap_or_else(|| "–".into())
+    };
     if let Some(vs) = rec.extra.get("variants").and_then(Value::as_array) {
         s.push_str("\n| BLAS threads | measured | predicted |\n|---:|---:|---:|\n");
         for (i, v) in vs.iter().enumerate() {
             let t = v.get("blas_threads").and_then(Value::as_u64).unwrap_or(0);
-            let _ = writeln!(s, "| {t} | {} | {} |", opt_secs(num(v, "seconds")), predicted(i));
+            let _ = writeln!(
+                s,
+                "| {t} | {} | {} |",
+                opt_secs(num(v, "seconds")),
+                predicted(i)
+            );
         }
     }
     if let Some(grid) = rec.extra.get("grid").and_then(Value::as_array) {
@@ -278,7 +324,9 @@ fn sweep_table(r: &Results, stem: &str) -> String {
             m.args.join(" "),
             opt_secs(m.took.map(|t| t.median)),
             opt_secs(m.prediction.as_ref().map(|p| p.seconds)),
-            m.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "–".into())
+            m.ratio
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "–".into())
         );
     }
     s

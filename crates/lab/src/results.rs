@@ -102,17 +102,28 @@ impl Measurement {
             .iter()
             .filter(|r| r.ok())
             .filter_map(|r| r.record.as_ref())
-            .min_by(|a, b| (a.took_seconds - took).abs().total_cmp(&(b.took_seconds - took).abs()))
+            .min_by(|a, b| {
+                (a.took_seconds - took)
+                    .abs()
+                    .total_cmp(&(b.took_seconds - took).abs())
+            })
     }
 
     /// Summarise the runs and compare the median with the model.
     pub fn finish(&mut self, cal: &Calibration) {
         let ok: Vec<&Run> = self.runs.iter().filter(|r| r.ok()).collect();
         if let Some(bad) = self.runs.iter().find(|r| !r.ok()) {
-            let why = bad.error.clone().unwrap_or_else(|| "a result failed verification".into());
+            let why = bad
+                .error
+                .clone()
+                .unwrap_or_else(|| "a result failed verification".into());
             self.status = Status::Failed(why);
         }
-        let took: Vec<f64> = ok.iter().filter_map(|r| r.record.as_ref()).map(|r| r.took_seconds).collect();
+        let took: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.record.as_ref())
+            .map(|r| r.took_seconds)
+            .collect();
         self.took = Summary::of(&took);
         self.wall = Summary::of(&ok.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
         self.cpu = Summary::of(&ok.iter().map(|r| r.cpu_seconds).collect::<Vec<_>>());

@@ -53,8 +53,11 @@ pub fn examples_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         return Ok(PathBuf::from(dir).join("release").join("examples"));
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the lab's executable: {e}"))?;
-    let dir = exe.parent().ok_or("the lab's executable has no directory")?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot locate the lab's executable: {e}"))?;
+    let dir = exe
+        .parent()
+        .ok_or("the lab's executable has no directory")?;
     Ok(dir.join("examples"))
 }
 
@@ -77,7 +80,11 @@ fn build_examples() -> Result<(), String> {
 }
 
 fn quote(arg: &str) -> String {
-    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./,:".contains(c)) {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./,:".contains(c))
+    {
         arg.to_string()
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
@@ -108,7 +115,8 @@ fn git_commit() -> String {
     };
     match git(&["rev-parse", "HEAD"]) {
         Some(head) => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{head}-dirty")
             } else {
@@ -125,8 +133,14 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
         steps::STEPS.iter().collect()
     } else {
         let mut v = Vec::new();
-        for name in opts.steps.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {
-            let step = steps::find(name).ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
+        for name in opts
+            .steps
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.trim().is_empty())
+        {
+            let step = steps::find(name)
+                .ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
             if !v.iter().any(|s: &&Step| s.stem == step.stem) {
                 v.push(step);
             }
@@ -161,7 +175,11 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
     if opts.no_sweeps {
         return Ok(out);
     }
-    let works = if opts.quick { steps::WORK_SWEEP_QUICK } else { steps::WORK_SWEEP_FULL };
+    let works = if opts.quick {
+        steps::WORK_SWEEP_QUICK
+    } else {
+        steps::WORK_SWEEP_FULL
+    };
     for step in selected.iter().filter(|s| s.family == Family::Population) {
         for &w in works {
             let base: Vec<String> = out
@@ -169,11 +187,19 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
                 .find(|m| m.stem == step.stem)
                 .map(|m| m.args.clone())
                 .unwrap_or_default();
-            out.push(Measurement::new(step.stem, Sweep::Work(w), steps::with_arg(&base, "--work", &w.to_string())));
+            out.push(Measurement::new(
+                step.stem,
+                Sweep::Work(w),
+                steps::with_arg(&base, "--work", &w.to_string()),
+            ));
         }
     }
     let has = |stem: &str| selected.iter().any(|s| s.stem == stem);
-    let sweep_steps: Vec<&str> = steps::SIZE_SWEEP_STEPS.iter().copied().filter(|s| has(s)).collect();
+    let sweep_steps: Vec<&str> = steps::SIZE_SWEEP_STEPS
+        .iter()
+        .copied()
+        .filter(|s| has(s))
+        .collect();
     if sweep_steps.len() >= 2 && sweep_steps[0] == "01-sequential" {
         let (sizes, tasks) = if opts.quick {
             (steps::SIZE_SWEEP_QUICK, steps::SIZE_SWEEP_TASKS_QUICK)
@@ -182,7 +208,12 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
         };
         for &n in sizes {
             for stem in &sweep_steps {
-                let args = vec!["--size".into(), n.to_string(), "--tasks".into(), tasks.to_string()];
+                let args = vec![
+                    "--size".into(),
+                    n.to_string(),
+                    "--tasks".into(),
+                    tasks.to_string(),
+                ];
                 out.push(Measurement::new(stem, Sweep::Size(n), args));
             }
         }
@@ -230,7 +261,11 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     }
     if !opts.no_build {
         if let Err(e) = build_examples() {
-            return if child::interrupted() { Ok(INTERRUPTED_EXIT) } else { Err(e) };
+            return if child::interrupted() {
+                Ok(INTERRUPTED_EXIT)
+            } else {
+                Err(e)
+            };
         }
     }
     let dir = examples_dir()?;
@@ -245,11 +280,17 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         .map(|m| m.stem.as_str())
         .collect();
     for stem in &missing {
-        eprintln!("lab: warning: {stem} is not built (no {stem} in the examples); reported as missing");
+        eprintln!(
+            "lab: warning: {stem} is not built (no {stem} in the examples); reported as missing"
+        );
     }
     let report = MachineReport::current(opts.machine.as_deref());
     let out_dir = opts.out.clone().unwrap_or_else(|| {
-        workspace_root().join("book").join("src").join("results").join(&report.slug)
+        workspace_root()
+            .join("book")
+            .join("src")
+            .join("results")
+            .join(&report.slug)
     });
     eprintln!("lab: machine {} ({})", report.slug, report.machine);
 
@@ -257,7 +298,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         .filter(|&i| measurements[i].status != Status::Missing)
         .collect();
     let bar = ProgressBar::new((runnable.len() * repeats) as u64);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     // Round-robin: every measurement once, then every measurement again.
@@ -276,7 +319,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
                 eprintln!("lab: interrupted; nothing written");
                 return Ok(INTERRUPTED_EXIT);
             }
-            say(&bar, format!("[{}/{repeats}] {}: {}", r + 1, describe(m), run_line(&run)));
+            say(
+                &bar,
+                format!("[{}/{repeats}] {}: {}", r + 1, describe(m), run_line(&run)),
+            );
             m.runs.push(run);
             bar.inc(1);
         }
@@ -290,8 +336,15 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         .map(|n| n as usize)
         .collect();
     sizes.push(steps::TUTORIAL_SIZE);
-    if let Some(n) = steps::arg_value(&steps::STEPS[0].quick.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "--size")
-        .and_then(|s| s.parse().ok())
+    if let Some(n) = steps::arg_value(
+        &steps::STEPS[0]
+            .quick
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+        "--size",
+    )
+    .and_then(|s| s.parse().ok())
     {
         sizes.push(n);
     }
@@ -299,7 +352,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     sizes.dedup();
     let c = num_cpus::get().max(1);
     bar.inc_length((sizes.len() * (2 * c)) as u64 + 5);
-    let cal_plan = Plan { sizes, quick: opts.quick };
+    let cal_plan = Plan {
+        sizes,
+        quick: opts.quick,
+    };
     let calibration = calibrate::calibrate(&cal_plan, |what| {
         bar.set_message(format!("calibrating: {what}"));
         bar.inc(1);
@@ -337,8 +393,15 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         return Ok(INTERRUPTED_EXIT);
     }
     print!("{}", crate::render::summary(&results));
-    println!("\nlab: wrote {} in {:.1} s", out_dir.display(), started.elapsed().as_secs_f64());
-    let failed = results.measurements.iter().any(|m| matches!(m.status, Status::Failed(_)));
+    println!(
+        "\nlab: wrote {} in {:.1} s",
+        out_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let failed = results
+        .measurements
+        .iter()
+        .any(|m| matches!(m.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
 }
 
@@ -354,15 +417,37 @@ mod tests {
         assert_eq!(main[0].args, ["--size", "2000", "--tasks", "100"]);
         // 5 population steps x 4 work values, 3 steps x 5 sizes
         assert_eq!(all.len(), 13 + 5 * 4 + 3 * 5);
-        let quick = plan(&Options { quick: true, steps: vec!["1,3".into()], size: Some(64), ..Default::default() }).unwrap();
+        let quick = plan(&Options {
+            quick: true,
+            steps: vec!["1,3".into()],
+            size: Some(64),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(quick[0].args, ["--size", "64", "--tasks", "8"]);
-        assert_eq!(quick.iter().filter(|m| matches!(m.sweep, Sweep::Size(_))).count(), 4);
-        assert!(plan(&Options { steps: vec!["42".into()], ..Default::default() }).is_err());
+        assert_eq!(
+            quick
+                .iter()
+                .filter(|m| matches!(m.sweep, Sweep::Size(_)))
+                .count(),
+            4
+        );
+        assert!(plan(&Options {
+            steps: vec!["42".into()],
+            ..Default::default()
+        })
+        .is_err());
     }
 
     #[test]
     fn command_lines_are_quoted_for_the_shell() {
-        let argv: Vec<String> = ["run", "--machine", "reference-2c", "--out", "a b"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(command_line(&argv), "cargo run --release -p lab -- run --machine reference-2c --out 'a b'");
+        let argv: Vec<String> = ["run", "--machine", "reference-2c", "--out", "a b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            command_line(&argv),
+            "cargo run --release -p lab -- run --machine reference-2c --out 'a b'"
+        );
     }
 }

@@ -27,7 +27,11 @@ pub struct Step {
     pub quick: &'static [&'static str],
 }
 
-const fn matrix(stem: &'static str, full: &'static [&'static str], quick: &'static [&'static str]) -> Step {
+const fn matrix(
+    stem: &'static str,
+    full: &'static [&'static str],
+    quick: &'static [&'static str],
+) -> Step {
     Step {
         stem,
         family: Family::Matrix,
@@ -36,7 +40,11 @@ const fn matrix(stem: &'static str, full: &'static [&'static str], quick: &'stat
     }
 }
 
-const fn population(stem: &'static str, full: &'static [&'static str], quick: &'static [&'static str]) -> Step {
+const fn population(
+    stem: &'static str,
+    full: &'static [&'static str],
+    quick: &'static [&'static str],
+) -> Step {
     Step {
         stem,
         family: Family::Population,
@@ -74,7 +82,8 @@ pub const WORK_SWEEP_FULL: &[u64] = &[1, 10, 100, 1000];
 pub const WORK_SWEEP_QUICK: &[u64] = &[1, 100];
 
 /// Steps compared in the speedup-vs-size sweep: the baseline first, then the pools.
-pub const SIZE_SWEEP_STEPS: &[&str] = &["01-sequential", "03-tuned-pool", "04-pool-one-blas-thread"];
+pub const SIZE_SWEEP_STEPS: &[&str] =
+    &["01-sequential", "03-tuned-pool", "04-pool-one-blas-thread"];
 /// Matrix sizes of the speedup-vs-size sweep.
 pub const SIZE_SWEEP_FULL: &[usize] = &[100, 250, 500, 1000, 2000];
 /// Tasks per run in the size sweep (fewer than the tutorial's 100: the sizes are many).

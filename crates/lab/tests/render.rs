@@ -1,0 +1,370 @@
+//! Rendering the tables and plots from a small fixed result set (no example is run).
+
+use lab::child::Run;
+use lab::machine::MachineReport;
+use lab::model::{Calibration, ElementCost, Rate};
+use lab::results::{CommandInfo, Measurement, Results, Status, Sweep};
+use std::path::PathBuf;
+use workload::report::Record;
+
+const MACHINE: &str = r#"{"cpu":"Test CPU","logical_cores":2,"physical_cores":2,"memory_bytes":8000000000,"blas_config":"OpenBLAS 0.3.21","blas_threading":"pthreads","blas_core":"Zen","blas_threads":2}"#;
+
+/// An example's output: human lines, then the JSON record line.
+fn output(step: &str, params: &str, phases: &str, took: f64, copies: &str, extra: &str) -> String {
+    format!(
+        "{step}: a test\nTook {took:.3} seconds\n{{\"step\":\"{step}\",\"params\":{params},\"machine\":{MACHINE},\"phases\":{phases},\"took_seconds\":{took},\"copies\":{copies},\"verified\":true,\"checksum\":\"00ff\",\"extra\":{extra}}}\n"
+    )
+}
+
+fn run(out: &str) -> Run {
+    let record: Record = Record::from_output(out).expect("the fixed JSON line parses");
+    Run {
+        wall_seconds: record.took_seconds + 0.01,
+        cpu_seconds: record.took_seconds * 1.5,
+        max_rss_bytes: 50_000_000,
+        exit_code: 0,
+        record: Some(record),
+        error: None,
+    }
+}
+
+fn calibration() -> Calibration {
+    Calibration {
+        logical_cores: 2,
+        physical_cores: 2,
+        default_blas_threads: 2,
+        gemm: vec![
+            Rate {
+                size: 500,
+                threads: 1,
+                gflops: 30.0,
+            },
+            Rate {
+                size: 500,
+                threads: 2,
+                gflops: 55.0,
+            },
+        ],
+        concurrent: vec![Rate {
+            size: 500,
+            threads: 2,
+            gflops: 58.0,
+        }],
+        oversubscribed: vec![Rate {
+            size: 500,
+            threads: 2,
+            gflops: 35.0,
+        }],
+        fill_seconds_per_element: 2e-9,
+        memcpy_bytes_per_second: 8e9,
+        pipe_bytes_per_second: 1.5e9,
+        process_start_seconds: 0.02,
+        message_seconds: 20e-6,
+        element: vec![
+            ElementCost {
+                work: 1,
+                seconds: 5e-9,
+            },
+            ElementCost {
+                work: 100,
+                seconds: 300e-9,
+            },
+        ],
+    }
+}
+
+fn measurement(stem: &str, sweep: Sweep, outs: &[String], cal: &Calibration) -> Measurement {
+    let mut m = Measurement::new(stem, sweep, vec!["--size".into(), "500".into()]);
+    m.runs = outs.iter().map(|o| run(o)).collect();
+    m.finish(cal);
+    m
+}
+
+fn fixture() -> Results {
+    let cal = calibration();
+    let seq = |n: usize, took: f64| {
+        output(
+            "01-sequential",
+            &format!(r#"{{"size":{n},"tasks":8}}"#),
+            &format!(
+                r#"[{{"name":"create arrays","seconds":{}}},{{"name":"compute","seconds":{}}}]"#,
+                took * 0.1,
+                took * 0.9
+            ),
+            took,
+            "null",
+            "{}",
+        )
+    };
+    let pool = |n: usize, took: f64| {
+        output(
+            "03-tuned-pool",
+            &format!(r#"{{"size":{n},"tasks":8,"workers":2,"chunksize":4}}"#),
+            &format!(
+                r#"[{{"name":"create arrays","seconds":0.01}},{{"name":"start workers","seconds":0.02}},{{"name":"compute","seconds":{}}}]"#,
+                took - 0.03
+            ),
+            took,
+            r#"{"bytes":48000000,"array_bytes":48000000,"seconds":0.04,"messages":8}"#,
+            r#"{"pool_workers":2,"chunksize":4,"worker_blas_threads":[2,2]}"#,
+        )
+    };
+    let grid = output(
+        "07-oversubscription",
+        r#"{"size":500,"tasks":4}"#,
+        r#"[{"name":"compute","seconds":0.5}]"#,
+        0.6,
+        "null",
+        r#"{"grid":[
+            {"outer":"threads","outer_workers":1,"blas_threads":1,"seconds":0.1,"gflops":30.0},
+            {"outer":"threads","outer_workers":1,"blas_threads":2,"seconds":0.06,"gflops":50.0},
+            {"outer":"threads","outer_workers":2,"blas_threads":1,"seconds":0.055,"gflops":55.0},
+            {"outer":"threads","outer_workers":2,"blas_threads":2,"seconds":0.1,"gflops":30.0},
+            {"outer":"processes","outer_workers":2,"blas_threads":1,"seconds":0.055,"gflops":55.0},
+            {"outer":"processes","outer_workers":2,"blas_threads":2,"seconds":0.12,"gflops":25.0}]}"#
+            .replace('\n', "")
+            .as_str(),
+    );
+    let sweep = output(
+        "08-blas-thread-sweep",
+        r#"{"size":500,"tasks":1}"#,
+        r#"[{"name":"compute","seconds":0.02}]"#,
+        0.03,
+        "null",
+        r#"{"sweep":[{"blas_threads":1,"seconds":0.0083,"gflops":30.0},{"blas_threads":2,"seconds":0.0045,"gflops":55.0}],"best_threads":2}"#,
+    );
+    let populate = |step: &str, work: u64, took: f64| {
+        output(
+            step,
+            &format!(r#"{{"len":100000,"work":{work},"workers":2}}"#),
+            &format!(r#"[{{"name":"fill","seconds":{took}}}]"#),
+            took,
+            "null",
+            "{}",
+        )
+    };
+    let mut ms = vec![
+        measurement(
+            "01-sequential",
+            Sweep::Main,
+            &[seq(500, 0.09), seq(500, 0.1), seq(500, 0.12)],
+            &cal,
+        ),
+        measurement("03-tuned-pool", Sweep::Main, &[pool(500, 0.3)], &cal),
+        measurement("07-oversubscription", Sweep::Main, &[grid], &cal),
+        measurement("08-blas-thread-sweep", Sweep::Main, &[sweep], &cal),
+    ];
+    let mut missing = Measurement::new("13-populate-queue", Sweep::Main, vec![]);
+    missing.status = Status::Missing;
+    ms.push(missing);
+    for (w, t10, t14) in [(1, 0.0005, 0.002), (100, 0.03, 0.016)] {
+        ms.push(measurement(
+            "10-populate-sequential",
+            Sweep::Work(w),
+            &[populate("10-populate-sequential", w, t10)],
+            &cal,
+        ));
+        ms.push(measurement(
+            "14-populate-rayon",
+            Sweep::Work(w),
+            &[populate("14-populate-rayon", w, t14)],
+            &cal,
+        ));
+    }
+    for (n, t1, t3) in [(100, 0.002, 0.05), (500, 0.1, 0.3)] {
+        ms.push(measurement(
+            "01-sequential",
+            Sweep::Size(n),
+            &[seq(n, t1)],
+            &cal,
+        ));
+        ms.push(measurement(
+            "03-tuned-pool",
+            Sweep::Size(n),
+            &[pool(n, t3)],
+            &cal,
+        ));
+    }
+    let machine: workload::machine::Machine = serde_json::from_str(MACHINE).unwrap();
+    Results {
+        command: CommandInfo {
+            line: "cargo run --release -p lab -- run --machine test-2c".into(),
+            date: "2025-01-01 00:00 UTC".into(),
+            git_commit: "0123abcd".into(),
+            rustc: "rustc 1.85.0".into(),
+            quick: false,
+            repeats: 3,
+            seconds: 12.0,
+        },
+        machine: MachineReport {
+            slug: "test-2c".into(),
+            machine,
+            os: "Test OS".into(),
+            kernel: "6.1".into(),
+            rustc: "rustc 1.85.0".into(),
+            date: "2025-01-01 00:00 UTC".into(),
+        },
+        calibration: cal,
+        measurements: ms,
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lab-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn the_median_run_is_modelled_and_compared() {
+    let r = fixture();
+    let seq = r.step("01-sequential").unwrap();
+    let took = seq.took.unwrap();
+    assert_eq!(
+        (took.median, took.min, took.max, took.count),
+        (0.1, 0.09, 0.12, 3)
+    );
+    let p = seq.prediction.as_ref().unwrap();
+    // 2·8·500² elements at 2 ns + 8·2·500³ flop at 55 GFLOP/s
+    let expected = 2.0 * 8.0 * 250_000.0 * 2e-9 + 8.0 * 2.5e8 / 55e9;
+    assert!((p.seconds - expected).abs() < 1e-12);
+    assert!((seq.ratio.unwrap() - 0.1 / expected).abs() < 1e-9);
+    // the pool is far slower than its model: flagged, with the phase named
+    let pool = r.step("03-tuned-pool").unwrap();
+    assert!(
+        pool.flag.as_deref().unwrap().starts_with("compute"),
+        "{:?}",
+        pool.flag
+    );
+}
+
+#[test]
+fn tables_and_plots_are_written_and_overwritten() {
+    let results = fixture();
+    let dir = temp_dir("render");
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    for f in lab::output::FILES.iter().chain(lab::plot::PLOTS.iter()) {
+        assert!(dir.join(f).is_file(), "{f} was not written");
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.starts_with("| step | Took (median) |"));
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("| 01-sequential |"))
+        .unwrap();
+    assert!(
+        row.contains("| 0.100 s |") && row.contains("0.090 – 0.120 s"),
+        "{row}"
+    );
+    assert!(summary.contains("| 13-populate-queue |") && summary.contains("missing"));
+    assert!(summary.contains("cargo run --release -p lab -- run --machine test-2c"));
+    let grid = std::fs::read_to_string(dir.join("steps/07-oversubscription.md")).unwrap();
+    assert!(
+        grid.contains("| processes | 2 | 2 | 0.120 s | 25.0 |"),
+        "{grid}"
+    );
+    let command = std::fs::read_to_string(dir.join("command.md")).unwrap();
+    assert!(command.contains("0123abcd") && command.contains("2025-01-01"));
+    let back: Results =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(back.measurements.len(), results.measurements.len());
+    assert_eq!(back.machine, results.machine);
+    for (a, b) in back.measurements.iter().zip(&results.measurements) {
+        assert_eq!((&a.stem, a.sweep, &a.status), (&b.stem, b.sweep, &b.status));
+        assert_eq!(a.took.map(|t| t.count), b.took.map(|t| t.count));
+    }
+
+    // A second write replaces the set: a stale file disappears, nothing is left beside it.
+    std::fs::write(dir.join("stale.md"), "old").unwrap();
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    assert!(!dir.join("stale.md").exists());
+    let parent = dir.parent().unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let leftovers = std::fs::read_dir(parent)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&format!(".{name}."))
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+    // A cancelled write changes nothing.
+    std::fs::write(dir.join("marker"), "keep").unwrap();
+    assert!(!lab::output::write(&results, &dir, || true).unwrap());
+    assert!(dir.join("marker").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plots_have_titles_units_and_the_machine() {
+    let results = fixture();
+    let dir = temp_dir("plots");
+    lab::output::write(&results, &dir, || false).unwrap();
+    let expect: [(&str, &[&str]); 6] = [
+        (
+            "time-per-step.svg",
+            &["Took per step", "Took (seconds)", "01-sequential"],
+        ),
+        (
+            "model-vs-measured.svg",
+            &[
+                "Measured vs model",
+                "predicted Took (seconds",
+                "measured Took (seconds",
+            ],
+        ),
+        (
+            "oversubscription-heatmap.svg",
+            &[
+                "Oversubscription",
+                "BLAS threads per worker",
+                "25.0 GFLOP/s",
+            ],
+        ),
+        (
+            "blas-thread-sweep.svg",
+            &["BLAS thread count", "GFLOP/s", "BLAS threads"],
+        ),
+        (
+            "populate-vs-work.svg",
+            &["against --work", "Took (seconds", "14-populate-rayon"],
+        ),
+        (
+            "pool-speedup-vs-size.svg",
+            &[
+                "speedup against matrix size",
+                "matrix size n",
+                "03-tuned-pool",
+            ],
+        ),
+    ];
+    for (file, needles) in expect {
+        let svg = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(svg.starts_with("<svg"), "{file}");
+        assert!(
+            svg.contains("machine test-2c"),
+            "{file} does not name the machine"
+        );
+        for n in needles {
+            assert!(svg.contains(n), "{file} lacks {n:?}");
+        }
+        assert!(!svg.contains("no data"), "{file} drew no data");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plots_without_data_say_so() {
+    let mut results = fixture();
+    results.measurements.clear();
+    let dir = temp_dir("empty");
+    lab::output::write(&results, &dir, || false).unwrap();
+    let svg = std::fs::read_to_string(dir.join("oversubscription-heatmap.svg")).unwrap();
+    assert!(
+        svg.contains("no data")
+            && svg.contains("machine test-2c")
+            && svg.contains("BLAS threads per worker")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -33,7 +33,10 @@ pub fn example(stem: &str, args: &[&str]) -> Command {
 
 /// Run `stem` with `args` and `--json`; assert it succeeded and return its record.
 pub fn run_json(stem: &str, args: &[&str]) -> Record {
-    let out = example(stem, args).arg("--json").output().expect("run the example");
+    let out = example(stem, args)
+        .arg("--json")
+        .output()
+        .expect("run the example");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -48,8 +51,15 @@ pub fn run_json(stem: &str, args: &[&str]) -> Record {
 pub fn assert_usage_error(out: &Output, context: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{context}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{context}: one line, got {stderr:?}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{context}: one line, got {stderr:?}"
+    );
     assert!(stderr.starts_with("error: "), "{context}: {stderr:?}");
     assert!(!stderr.contains("panicked"), "{context}: {stderr:?}");
-    assert!(out.stdout.is_empty(), "{context}: nothing printed before the error");
+    assert!(
+        out.stdout.is_empty(),
+        "{context}: nothing printed before the error"
+    );
 }

@@ -1,13 +1,13 @@
 //! The pool side: spawn workers, hand out chunks, collect results, shut down.
 
 use std::collections::VecDeque;
-use std::ops::Range;
-use std::sync::Arc;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufReader, BufWriter};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 

@@ -113,19 +113,17 @@ fn raw_worker(role: &str) -> i32 {
                 return 0;
             }
             "oversized" => {
-                // Announce an absurd length, then keep reading: the pool must not wait.
+                // Announce an absurd length, then hang: the pool must not wait for us.
                 out.write_all(&(u64::MAX / 2).to_le_bytes()).unwrap();
                 out.flush().unwrap();
-                let _ = wire::read_frame(&mut input, u64::MAX);
-                return 0;
+                hang()
             }
             "malformed" => {
                 // Damage the first dimension of the first array: shapes no longer match data.
                 frame[8 + 8 * 4 + 8] = 0x7f;
                 out.write_all(&frame).unwrap();
                 out.flush().unwrap();
-                let _ = wire::read_frame(&mut input, u64::MAX);
-                return 0;
+                hang()
             }
             _ => {
                 // A well-formed frame that answers for the wrong tasks.
@@ -134,5 +132,12 @@ fn raw_worker(role: &str) -> i32 {
                 return 0;
             }
         }
+    }
+}
+
+/// Never returns, whatever happens to our input: only a signal ends us.
+fn hang() -> ! {
+    loop {
+        std::thread::park();
     }
 }

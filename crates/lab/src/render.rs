@@ -223,6 +223,16 @@ pub fn step(r: &Results, m: &Measurement) -> String {
                 part.how
             );
         }
+        for part in &p.within {
+            let _ = writeln!(
+                s,
+                "| ({}) | {} | {} | {} |",
+                part.name,
+                opt_secs(model::measured_part(rec, &part.name)),
+                secs(part.seconds),
+                part.how
+            );
+        }
         let _ = writeln!(
             s,
             "| **Took** | **{}** | **{}** | ratio {} |",

@@ -326,12 +326,20 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
                     .collect(),
                 None => vec![1, cal.default_blas_threads],
             };
-            for t in settings {
+            // the i-th variant ran as the i-th phase named "compute..."
+            let names: Vec<&str> = record
+                .phases
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| n.starts_with("compute"))
+                .collect();
+            for (i, t) in settings.into_iter().enumerate() {
                 let g = compute_rate(cal, n, workers, t, Workers::Threads)?;
                 let s = compute_seconds(tasks, n, g);
                 rows.push(s);
+                let fallback = format!("compute, {t} BLAS thread{}", if t == 1 { "" } else { "s" });
                 parts.push(part(
-                    &format!("compute, {t} BLAS thread{}", if t == 1 { "" } else { "s" }),
+                    names.get(i).copied().unwrap_or(&fallback),
                     s,
                     format!(
                         "{workers} threads × {t} BLAS: {} at {g:.1} GFLOP/s",

@@ -182,11 +182,11 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
     };
     for step in selected.iter().filter(|s| s.family == Family::Population) {
         for &w in works {
-            let base: Vec<String> = out
-                .iter()
-                .find(|m| m.stem == step.stem)
-                .map(|m| m.args.clone())
-                .unwrap_or_default();
+            let from = if opts.quick { step.quick } else { step.sweep };
+            let mut base: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+            if let Some(l) = opts.len {
+                base = steps::with_arg(&base, "--len", &l.to_string());
+            }
             out.push(Measurement::new(
                 step.stem,
                 Sweep::Work(w),

@@ -25,6 +25,9 @@ pub struct Step {
     pub full: &'static [&'static str],
     /// Arguments for `--quick`.
     pub quick: &'static [&'static str],
+    /// Arguments the `--work` sweep starts from at full size (population steps; `--quick`
+    /// sweeps start from `quick`).
+    pub sweep: &'static [&'static str],
 }
 
 const fn matrix(
@@ -69,11 +72,13 @@ pub const STEPS: &[Step] = &[
     // 07 and 08 choose their own (small) defaults.
     matrix("07-oversubscription", &[], &["--size", "300"]),
     matrix("08-blas-thread-sweep", &[], &["--size", "500"]),
-    population("10-populate-sequential", &[], POPULATE_QUICK),
-    population("11-populate-pool", &[], POPULATE_QUICK),
-    population("12-populate-shared-memory", &[], POPULATE_QUICK),
-    population("13-populate-queue", &[], &["--len", "20000"]),
-    population("14-populate-rayon", &[], POPULATE_QUICK),
+    // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
+    population("10-populate-sequential", &[], POPULATE_QUICK, &[]),
+    population("11-populate-pool", &[], POPULATE_QUICK, &[]),
+    population("12-populate-shared-memory", &[], POPULATE_QUICK, &[]),
+    // one message per element each way: the sweep uses a tenth of the elements
+    population("13-populate-queue", &[], &["--len", "20000"], &["--len", "100000"]),
+    population("14-populate-rayon", &[], POPULATE_QUICK, &[]),
 ];
 
 /// The population steps are also run at each of these `--work` values.

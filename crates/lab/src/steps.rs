@@ -40,6 +40,7 @@ const fn matrix(
         family: Family::Matrix,
         full,
         quick,
+        sweep: &[],
     }
 }
 
@@ -47,12 +48,14 @@ const fn population(
     stem: &'static str,
     full: &'static [&'static str],
     quick: &'static [&'static str],
+    sweep: &'static [&'static str],
 ) -> Step {
     Step {
         stem,
         family: Family::Population,
         full,
         quick,
+        sweep,
     }
 }
 
@@ -77,7 +80,12 @@ pub const STEPS: &[Step] = &[
     population("11-populate-pool", &[], POPULATE_QUICK, &[]),
     population("12-populate-shared-memory", &[], POPULATE_QUICK, &[]),
     // one message per element each way: the sweep uses a tenth of the elements
-    population("13-populate-queue", &[], &["--len", "20000"], &["--len", "100000"]),
+    population(
+        "13-populate-queue",
+        &[],
+        &["--len", "20000"],
+        &["--len", "100000"],
+    ),
     population("14-populate-rayon", &[], POPULATE_QUICK, &[]),
 ];
 

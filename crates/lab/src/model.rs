@@ -476,7 +476,7 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
         len as f64 * e / par as f64,
         format!("{len} elements × {:.1} ns / {par}", e * 1e9),
     )];
-    if matches!(num, 11 | 12 | 13) {
+    if (11..=13).contains(&num) {
         parts.push(part(
             "start workers",
             start_seconds(cal, w),

@@ -250,10 +250,11 @@ fn pipe_bandwidth(tasks: usize) -> Result<f64, String> {
     Ok(moved as f64 / wall)
 }
 
-/// Seconds per message: tiny tasks, one at a time, to one worker and back (two messages each).
+/// Seconds per message: tiny tasks, one at a time, to one worker per core and back (two
+/// messages each), as a per-element queue sends them.
 fn message_seconds(tasks: usize) -> Result<f64, String> {
     let mut pool = Pool::builder(ECHO_ROLE)
-        .workers(1)
+        .workers(num_cpus::get().max(1))
         .spawn()
         .map_err(pool_error)?;
     let items: Vec<Item> = (0..tasks)

@@ -15,7 +15,12 @@
 //!   - processes with `W · T <= C`: `rate = min(W · R_gemm(n, T), R_gemm(n, C))`.
 //! - copies (pool steps): `bytes / B_pipe`, the parent writes and reads every byte in turn.
 //! - start workers: `ceil(W / C) · t_start`.
-//! - population: `len · e(work) / min(W, C)` plus, for the queue, `messages · t_message`.
+//! - pools (02-04): the `compute` phase holds the copies: `products + bytes / B_pipe`, with
+//!   `bytes = 3 · tasks · 8n²` (two inputs out, one product back); shared memory (06) has none.
+//! - population: fill `len · e(work) / min(W, C)` with `e` the calibrated one-thread cost of
+//!   one element; the pool of sub-arrays (11) adds `8·len / B_pipe` inside the fill and
+//!   `8·len / B_memcpy` to concatenate; the queue (13) adds `2·len · t_message` inside the fill;
+//!   process steps (11-13) add the worker start.
 //!
 //! A measurement more than 25% away from its prediction is flagged, and the flag names the
 //! phase where measured and predicted differ most: the cost the model is missing.
@@ -471,11 +476,10 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
         param(record, "workers").unwrap_or(c)
     };
     let par = w.min(c).max(1);
-    let mut parts = vec![part(
-        "fill",
-        len as f64 * e / par as f64,
-        format!("{len} elements × {:.1} ns / {par}", e * 1e9),
-    )];
+    let elements = len as f64 * e / par as f64;
+    let how = format!("{len} elements × {:.1} ns / {par}", e * 1e9);
+    let mut parts = Vec::new();
+    let mut within = Vec::new();
     if (11..=13).contains(&num) {
         parts.push(part(
             "start workers",
@@ -483,27 +487,53 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
             format!("⌈{w}/{c}⌉ × {:.1} ms", cal.process_start_seconds * 1e3),
         ));
     }
-    if num == 11 {
-        let bytes = len as f64 * 8.0;
-        parts.push(part(
-            "copies",
-            bytes / cal.pipe_bytes_per_second,
-            format!("{:.1} MB of sub-arrays through pipes", bytes / 1e6),
-        ));
+    match num {
+        11 => {
+            // the sub-arrays come back through pipes inside the fill, then are concatenated
+            let bytes = len as f64 * 8.0;
+            let copies = bytes / cal.pipe_bytes_per_second;
+            parts.push(part(
+                "fill",
+                elements + copies,
+                format!("{how} + {copies:.3} s of copies"),
+            ));
+            within.push(part(
+                "copies",
+                copies,
+                format!(
+                    "{:.1} MB of sub-arrays through pipes, inside fill",
+                    bytes / 1e6
+                ),
+            ));
+            parts.push(part(
+                "concatenate",
+                bytes / cal.memcpy_bytes_per_second,
+                format!("{:.1} MB at memcpy bandwidth", bytes / 1e6),
+            ));
+        }
+        13 => {
+            // one task and one result per element, each a message through a pipe
+            let messages = 2.0 * len as f64;
+            let cost = messages * cal.message_seconds;
+            parts.push(part(
+                "fill",
+                elements + cost,
+                format!("{how} + {cost:.3} s of messages"),
+            ));
+            within.push(part(
+                "messages",
+                cost,
+                format!(
+                    "{messages} messages × {:.1} µs, inside fill",
+                    cal.message_seconds * 1e6
+                ),
+            ));
+        }
+        _ => parts.push(part("fill", elements, how)),
     }
-    if num == 13 {
-        let messages = record
-            .extra
-            .get("messages")
-            .and_then(Value::as_u64)
-            .unwrap_or(2 * len as u64) as f64;
-        parts.push(part(
-            "messages",
-            messages * cal.message_seconds,
-            format!("{messages} messages × {:.1} µs", cal.message_seconds * 1e6),
-        ));
-    }
-    Some(Prediction::new(parts, Vec::new()))
+    let mut p = Prediction::new(parts, Vec::new());
+    p.within = within;
+    Some(p)
 }
 
 /// Measured over predicted.
@@ -812,8 +842,11 @@ mod tests {
             serde_json::json!({"messages": 2000}),
         );
         let p = predict(&c, &q).unwrap();
-        let m = p.parts.iter().find(|x| x.name == "messages").unwrap();
+        let m = &p.within[0];
+        assert_eq!(m.name, "messages");
         assert!(close(m.seconds, 2000.0 * 10e-6));
+        let fill = p.parts.iter().find(|x| x.name == "fill").unwrap();
+        assert!(close(fill.seconds, 1000.0 * 2e-9 / 2.0 + 2000.0 * 10e-6));
     }
 
     #[test]

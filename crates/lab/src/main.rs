@@ -8,7 +8,7 @@ use workload::cli::{parse, usage_error};
 #[derive(Parser, Debug)]
 struct Cli {
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,7 +34,7 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
         len: Option<usize>,
         /// Per-element work for the population steps' own rows.
-        #[arg(long, value_name = "W", value_parser = workload::cli::non_negative)]
+        #[arg(long, value_name = "W", value_parser = workload::cli::positive)]
         work: Option<usize>,
         /// Skip the --work and --size sweeps.
         #[arg(long)]
@@ -82,7 +82,10 @@ fn main() {
         "lab",
         "Measure every step, calibrate the machine, model each result, and write tables and plots.",
     );
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        usage_error("say what to do: `lab run` or `lab render RESULTS_JSON` (see --help)");
+    };
+    let result = match command {
         Cmd::Run {
             quick,
             steps,
@@ -115,6 +118,9 @@ fn main() {
                 out,
                 argv,
             };
+            if let Err(e) = lab::session::plan(&opts) {
+                usage_error(e);
+            }
             lab::session::run(&opts)
         }
         Cmd::Render { results, out } => render(&results, out),

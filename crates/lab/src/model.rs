@@ -605,9 +605,13 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         ("compute", true) if stem.starts_with("05") => {
             "the serialisation and spinning of BLAS threads under the level-3 lock"
         }
-        ("compute", true) => {
-            "contention for memory bandwidth or cores (copies overlapping compute)"
+        ("compute", true) if stem.starts_with("01") || stem.starts_with("08") => {
+            "a BLAS rate below the calibrated one: other load on the machine, or clock changes"
         }
+        ("compute", true) => {
+            "contention between workers for memory bandwidth, and copies competing for the cores"
+        }
+        ("fill", true) => "a per-element cost above the calibrated one (memory bandwidth, load)",
         ("compute", false) => "overlap: copies or starts hidden behind compute",
         ("copies", true) => "the workers' side of the pipe and framing competing for the cores",
         ("copies", false) => "overlap of copies with the workers' compute",

@@ -200,7 +200,12 @@ mod tests {
         let shorter = with_crossover(table()[..4].to_vec(), Value::from(400));
         assert!(check(&shorter, &machine_line()).is_ok());
         let text = with_crossover(
-            vec![row(1, 1.0, 2.0), row(2, 1.0, 2.0), row(3, 1.0, 2.0), row(4, 1.0, 2.0)],
+            vec![
+                row(1, 1.0, 2.0),
+                row(2, 1.0, 2.0),
+                row(3, 1.0, 2.0),
+                row(4, 1.0, 2.0),
+            ],
             Value::Null,
         );
         assert!(check(&text, &machine_line()).is_ok());
@@ -210,7 +215,10 @@ mod tests {
     fn a_wrong_or_missing_crossover_fails() {
         let machine = machine_line();
         let wrong = check(&with_crossover(table(), Value::from(200)), &machine).unwrap_err();
-        assert!(wrong.contains("your table says the pool pays off from 400"), "{wrong}");
+        assert!(
+            wrong.contains("your table says the pool pays off from 400"),
+            "{wrong}"
+        );
         let todo = check(&template(16, 2, table()), &machine).unwrap_err();
         assert!(todo.contains("fill in"), "{todo}");
         let null = check(&with_crossover(table(), Value::Null), &machine).unwrap_err();
@@ -224,7 +232,11 @@ mod tests {
         unsorted.swap(1, 2);
         let e = check(&with_crossover(unsorted, Value::from(400)), &machine).unwrap_err();
         assert!(e.contains("sizes must increase"), "{e}");
-        let e = check(&with_crossover(table()[..3].to_vec(), Value::Null), &machine).unwrap_err();
+        let e = check(
+            &with_crossover(table()[..3].to_vec(), Value::Null),
+            &machine,
+        )
+        .unwrap_err();
         assert!(e.contains("at least 4"), "{e}");
         let mut zero = table();
         zero[0].pool_seconds = 0.0;

@@ -27,7 +27,12 @@ fn pick(variant: Variant) -> TunedPool {
 /// `(tasks, n, cores)`: awkward sizes, tasks that do not divide evenly among workers.
 const CASES: [(usize, usize, usize); 3] = [(7, 33, 2), (1, 5, 2), (5, 17, 3)];
 
-fn run(variant: Variant, tasks: usize, n: usize, cores: usize) -> Result<(PoolRun, Vec<crate::Pair>), String> {
+fn run(
+    variant: Variant,
+    tasks: usize,
+    n: usize,
+    cores: usize,
+) -> Result<(PoolRun, Vec<crate::Pair>), String> {
     let pairs = pairs(tasks, n);
     let run = pick(variant)(task_list(&pairs), cores).map_err(text)?;
     Ok((run, pairs))

@@ -23,12 +23,20 @@ fn pick(variant: Variant) -> fn(usize) -> Result<Pool, PoolError> {
 
 /// Start the variant's pool with `workers`, send `tasks` pairs of `n x n` in one chunk per
 /// worker, and collect what happened.
-fn run(variant: Variant, workers: usize, tasks: usize, n: usize) -> Result<(PoolRun, Vec<Pair>), String> {
+fn run(
+    variant: Variant,
+    workers: usize,
+    tasks: usize,
+    n: usize,
+) -> Result<(PoolRun, Vec<Pair>), String> {
     let pairs = pairs(tasks, n);
     let mut pool = pick(variant)(workers).map_err(text)?;
     let chunksize = tasks.div_ceil(pool.workers().max(1)).max(1);
     let results = pool.starmap(task_list(&pairs), chunksize).map_err(text)?;
-    Ok((PoolRun::close(pool, chunksize, results).map_err(text)?, pairs))
+    Ok((
+        PoolRun::close(pool, chunksize, results).map_err(text)?,
+        pairs,
+    ))
 }
 
 fn products(variant: Variant, _: Mode) -> Result<(), String> {
@@ -55,14 +63,20 @@ fn worker_count(variant: Variant, _: Mode) -> Result<(), String> {
 fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
     let (run, _) = run(variant, 2, 7, 33)?;
     let reported = steps::unpack(&run.results, run.workers).threads;
-    let busy: Vec<_> = reported.iter().filter(|t| !t.is_empty()).collect();
-    if busy.len() < 2 {
-        return Err(format!("{} worker(s) computed tasks, expected 2", busy.len()));
-    }
-    if let Some((w, t)) = reported.iter().enumerate().find(|(_, t)| t.iter().any(|&n| n != 1)) {
+    if let Some((w, t)) = reported
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.iter().any(|&n| n != 1))
+    {
         return Err(format!(
             "worker {w} ran OpenBLAS with {t:?} threads, expected 1 (this machine's default is {})",
             blasctl::max_threads()
+        ));
+    }
+    let busy = reported.iter().filter(|t| !t.is_empty()).count();
+    if busy < 2 {
+        return Err(format!(
+            "{busy} worker(s) reported their threads, expected 2"
         ));
     }
     Ok(())

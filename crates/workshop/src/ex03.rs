@@ -84,7 +84,10 @@ fn speed(variant: Variant) -> Result<Speed, String> {
     let (tasks, n) = (32, 192);
     let pairs = pairs(tasks, n);
     Speed::measure(
-        format!("{tasks} pairs of {n}x{n}, {} rayon threads", rayon::current_num_threads()),
+        format!(
+            "{tasks} pairs of {n}x{n}, {} rayon threads",
+            rayon::current_num_threads()
+        ),
         || matmul::multiply_all(&pairs),
         || Ok(pick(variant)(&pairs, &plain)),
     )

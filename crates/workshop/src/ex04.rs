@@ -12,7 +12,7 @@ pub mod sequential;
 #[path = "../exercises/04-shared-memory/solution.rs"]
 pub mod solution;
 
-fn pick(variant: Variant) -> fn(&[Pair], usize) -> Result<SharedRun, String> {
+fn pick(variant: Variant) -> MultiplyShared {
     match variant {
         Variant::Exercise => exercise::multiply_shared,
         Variant::Solution => solution::multiply_shared,
@@ -37,7 +37,10 @@ fn products(variant: Variant, _: Mode) -> Result<(), String> {
         }
         let views: Vec<ArrayView2<f64>> = all
             .axis_iter(Axis(0))
-            .map(|c| c.into_dimensionality::<Ix2>().expect("a 3-d array's slices are 2-d"))
+            .map(|c| {
+                c.into_dimensionality::<Ix2>()
+                    .expect("a 3-d array's slices are 2-d")
+            })
             .collect();
         same_products(&pairs, &views)
             .map_err(|e| format!("{tasks} pairs of {n}x{n} on {workers} workers: {e}"))?;
@@ -45,9 +48,18 @@ fn products(variant: Variant, _: Mode) -> Result<(), String> {
     Ok(())
 }
 
+/// An implementation of the exercise's function.
+pub type MultiplyShared = fn(&[Pair], usize) -> Result<SharedRun, String>;
+
 fn nothing_through_pipes(variant: Variant, _: Mode) -> Result<(), String> {
+    pipes_of(pick(variant))
+}
+
+/// The check "no matrix went through a pipe" on any implementation, so that a test can show
+/// it catches a pool that copies.
+pub fn pipes_of(multiply_shared: MultiplyShared) -> Result<(), String> {
     let (tasks, n, workers) = CASES[0];
-    let shared = pick(variant)(&pairs(tasks, n), workers)?;
+    let shared = multiply_shared(&pairs(tasks, n), workers)?;
     let moved = shared.run.stats.bytes_moved();
     let matrix = matmul::matrix_bytes(n) as u64;
     if moved >= matrix {

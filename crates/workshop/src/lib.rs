@@ -94,7 +94,11 @@ pub fn serve_workers() {
 /// of the environment workers inherit, rayon's global pool at least two threads, and panics
 /// recorded instead of printed.
 pub fn prepare_process() {
-    for var in ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"] {
+    for var in [
+        "OPENBLAS_NUM_THREADS",
+        "GOTO_NUM_THREADS",
+        "OMP_NUM_THREADS",
+    ] {
         std::env::remove_var(var);
     }
     // An error means a global pool exists already; checks only need two threads.
@@ -276,7 +280,10 @@ impl Exercise {
 
     /// Run every check against `variant`.
     pub fn run(&self, variant: Variant, mode: Mode) -> Vec<Outcome> {
-        self.checks.iter().map(|c| run_check(c, variant, mode)).collect()
+        self.checks
+            .iter()
+            .map(|c| run_check(c, variant, mode))
+            .collect()
     }
 }
 
@@ -352,7 +359,10 @@ pub fn verify_exercise(exercise: &Exercise) -> Result<String, String> {
     let checks = exercise.checks;
     let mut problems = Vec::new();
     // Every check of the stub must run into its todo!().
-    for (check, outcome) in checks.iter().zip(exercise.run(Variant::Exercise, Mode::Maintainer)) {
+    for (check, outcome) in checks
+        .iter()
+        .zip(exercise.run(Variant::Exercise, Mode::Maintainer))
+    {
         if !matches!(outcome, Outcome::Unsolved(_)) {
             problems.push(format!(
                 "the stub should be unsolved in `{}`, got {outcome:?}",
@@ -361,12 +371,12 @@ pub fn verify_exercise(exercise: &Exercise) -> Result<String, String> {
         }
     }
     // Every check of the solution must pass.
-    for (check, outcome) in checks.iter().zip(exercise.run(Variant::Solution, Mode::Maintainer)) {
+    for (check, outcome) in checks
+        .iter()
+        .zip(exercise.run(Variant::Solution, Mode::Maintainer))
+    {
         if !outcome.passed() {
-            problems.push(format!(
-                "the solution fails `{}`: {outcome:?}",
-                check.name
-            ));
+            problems.push(format!("the solution fails `{}`: {outcome:?}", check.name));
         }
     }
     // The sequential attempt: every correctness check passes, some structure check fails.

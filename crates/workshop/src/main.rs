@@ -6,7 +6,7 @@ use std::process::exit;
 use std::time::Duration;
 use workshop::{answer, ex06, find, Exercise, Mode, Outcome, Variant, EXERCISES};
 
-const USAGE: &str = "usage: workshop list | check N [--against exercise|solution|sequential] | hint N | verify | measure [--sizes A,B,..] [--tasks T] [--workers W]";
+const USAGE: &str = "usage: workshop list | check N [--against exercise|solution|sequential] | hint N | verify | measure [--sizes A,B,..] [--tasks T] [--workers W] [--out FILE]";
 
 /// How long a command may run before the watchdog calls it a hang.
 const WATCHDOG: Duration = Duration::from_secs(300);
@@ -58,7 +58,9 @@ fn variant(name: &str) -> Variant {
         "exercise" => Variant::Exercise,
         "solution" => Variant::Solution,
         "sequential" => Variant::Sequential,
-        other => usage(&format!("--against {other:?}: expected exercise, solution or sequential")),
+        other => usage(&format!(
+            "--against {other:?}: expected exercise, solution or sequential"
+        )),
     }
 }
 
@@ -70,7 +72,12 @@ fn list() -> i32 {
 }
 
 fn hint(e: &Exercise) -> i32 {
-    println!("Exercise {}: {}\n\n{}", e.number, e.title, e.hint.trim_end());
+    println!(
+        "Exercise {}: {}\n\n{}",
+        e.number,
+        e.title,
+        e.hint.trim_end()
+    );
     0
 }
 
@@ -148,10 +155,13 @@ fn measure(rest: &[&str]) -> i32 {
     let mut tasks = 16;
     let mut workers = num_cpus::get_physical().max(2);
     let mut against = Variant::Exercise;
+    let mut out = std::path::PathBuf::from(ex06::ANSWER_PATH);
     let number = |flag: &str, v: &str| -> usize {
         match v.parse::<usize>() {
-            Ok(n) if n >= 1 && n <= 8192 => n,
-            _ => usage(&format!("{flag} {v:?}: expected a whole number from 1 to 8192")),
+            Ok(n) if (1..=8192).contains(&n) => n,
+            _ => usage(&format!(
+                "{flag} {v:?}: expected a whole number from 1 to 8192"
+            )),
         }
     };
     for pair in rest.chunks(2) {
@@ -160,6 +170,7 @@ fn measure(rest: &[&str]) -> i32 {
             ["--tasks", v] => tasks = number("--tasks", v),
             ["--workers", v] => workers = number("--workers", v),
             ["--against", v] => against = variant(v),
+            ["--out", v] => out = v.into(),
             _ => usage(&format!("measure: unexpected {:?}", pair.join(" "))),
         }
     }
@@ -178,7 +189,10 @@ fn measure(rest: &[&str]) -> i32 {
     println!(
         "Exercise 6: {tasks} pairs per size, a pool of {workers} workers, fastest of 3 runs\n"
     );
-    println!("{:>6}  {:>14}  {:>10}  {:>12}", "size", "sequential s", "pool s", "pool bytes");
+    println!(
+        "{:>6}  {:>14}  {:>10}  {:>12}",
+        "size", "sequential s", "pool s", "pool bytes"
+    );
     let measure = ex06::pick(against);
     let mut rows = Vec::new();
     for &size in &sizes {
@@ -213,14 +227,19 @@ fn measure(rest: &[&str]) -> i32 {
         );
         rows.push(row);
     }
-    if let Err(e) = std::fs::write(ex06::ANSWER_PATH, answer::template(tasks, workers, rows)) {
-        eprintln!("error: cannot write the answer file: {e}");
+    if let Err(e) = std::fs::write(&out, answer::template(tasks, workers, rows)) {
+        eprintln!("error: cannot write {}: {e}", out.display());
         return 1;
     }
     println!(
-        "\nWritten to crates/workshop/exercises/06-pool-crossover/answer.json. Read the table, set \
+        "\nWritten to {}. Read the table, set \
          \"crossover\" to the smallest size from which the pool is faster there and at every \
-         larger size (or null), then run `cargo run -p workshop -- check 6`."
+         larger size (or null), then run `cargo run -p workshop -- check 6`.",
+        if out == std::path::Path::new(ex06::ANSWER_PATH) {
+            "crates/workshop/exercises/06-pool-crossover/answer.json".into()
+        } else {
+            out.display().to_string()
+        }
     );
     0
 }

@@ -57,7 +57,10 @@ pub fn multiply_in_shared_memory(task: usize, _item: Item) -> Result<Item, Strin
     let b = b.view();
     let a_t = a.index_axis(Axis(0), task).into_dimensionality::<Ix2>();
     let b_t = b.index_axis(Axis(0), task).into_dimensionality::<Ix2>();
-    let (a_t, b_t) = (a_t.map_err(|e| e.to_string())?, b_t.map_err(|e| e.to_string())?);
+    let (a_t, b_t) = (
+        a_t.map_err(|e| e.to_string())?,
+        b_t.map_err(|e| e.to_string())?,
+    );
     let mut c_view = c.view_mut();
     let mut c_t = c_view
         .index_axis_mut(Axis(0), task)

@@ -12,7 +12,10 @@ pub fn multiply_shared(pairs: &[Pair], _workers: usize) -> Result<SharedRun, Str
     let n = pairs.first().map_or(0, |(a, _)| a.nrows());
     let mut products = SharedArray::create(&[pairs.len(), n, n]).map_err(text)?;
     for (t, (a, b)) in pairs.iter().enumerate() {
-        products.view_mut().index_axis_mut(Axis(0), t).assign(&a.dot(b));
+        products
+            .view_mut()
+            .index_axis_mut(Axis(0), t)
+            .assign(&a.dot(b));
     }
     let run = PoolRun {
         workers: 0,

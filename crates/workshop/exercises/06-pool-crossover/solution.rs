@@ -33,8 +33,12 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     let pool_seconds = start.elapsed().as_secs_f64();
 
     let products = steps::unpack(&results, workers).products;
-    if products.len() != reference.len() || products.iter().zip(&reference).any(|(p, r)| *p != r.view()) {
-        return Err(format!("size {size}: the pool's products differ from the sequential ones"));
+    if products.len() != reference.len()
+        || products.iter().zip(&reference).any(|(p, r)| *p != r.view())
+    {
+        return Err(format!(
+            "size {size}: the pool's products differ from the sequential ones"
+        ));
     }
     Ok(Row {
         size,

@@ -143,10 +143,14 @@ pub fn check(text: &str, machine: &str) -> Result<Answer, String> {
     };
     let table = crossover_of(&answer.rows);
     if named != table {
-        let say = |c: Option<usize>| c.map_or("never (null)".to_string(), |s| s.to_string());
+        let say = |c: Option<usize>| {
+            c.map_or("no crossover (null)".to_string(), |s| {
+                format!("a crossover at {s}")
+            })
+        };
         return Err(format!(
-            "your table says the pool pays off from {}, your answer says {}: the crossover is \
-             the smallest size from which the pool wins at every larger size too",
+            "your table shows {}, your answer says {}: the crossover is the smallest size from \
+             which the pool wins there and at every larger size",
             say(table),
             say(named)
         ));
@@ -222,7 +226,10 @@ mod tests {
         let todo = check(&template(16, 2, table()), &machine).unwrap_err();
         assert!(todo.contains("fill in"), "{todo}");
         let null = check(&with_crossover(table(), Value::Null), &machine).unwrap_err();
-        assert!(null.contains("your answer says never"), "{null}");
+        assert!(
+            null.contains("your answer says no crossover (null)"),
+            "{null}"
+        );
     }
 
     #[test]

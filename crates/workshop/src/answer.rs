@@ -220,7 +220,7 @@ mod tests {
         let machine = machine_line();
         let wrong = check(&with_crossover(table(), Value::from(200)), &machine).unwrap_err();
         assert!(
-            wrong.contains("your table says the pool pays off from 400"),
+            wrong.contains("your table shows a crossover at 400"),
             "{wrong}"
         );
         let todo = check(&template(16, 2, table()), &machine).unwrap_err();

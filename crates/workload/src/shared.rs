@@ -13,6 +13,10 @@ use ndarray::{arr1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, Ix2
 use procpool::Item;
 use shmem::{Attached, SharedArray, ShmError};
 
+/// Install the Ctrl-C / SIGTERM handler that removes this process's shared arrays and exits
+/// with status 130 (creating a stack installs it too; call it early to cover the whole run).
+pub use shmem::install_cleanup_handler;
+
 /// The role the shared-memory workers serve.
 pub const SHARED_ROLE: &str = "matmul-shared";
 

@@ -17,5 +17,5 @@ pub mod shared;
 pub mod steps;
 pub mod tuning;
 
-pub use cli::MatmulArgs;
+pub use cli::{GridArgs, MatmulArgs, SweepArgs};
 pub use report::{Copies, Record, Report};

@@ -7,11 +7,12 @@
 //! reply comes back: no matrix crosses a pipe.
 
 use crate::matmul::{self, Pairs};
-use crate::steps::worker_meta;
+use crate::steps::{reported_threads, worker_meta};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{arr1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, Ix2, Ix3, Zip};
-use procpool::Item;
+use procpool::{Item, Pool, PoolError};
 use shmem::{Attached, SharedArray, ShmError};
+use std::time::Instant;
 
 /// Install the Ctrl-C / SIGTERM handler that removes this process's shared arrays and exits
 /// with status 130 (creating a stack installs it too; call it early to cover the whole run).
@@ -99,6 +100,59 @@ impl Stacks {
     pub fn multiply_par(&mut self) {
         let (a, b) = (stack(&self.a), stack(&self.b));
         multiply_into(a, b, stack_mut(&mut self.c));
+    }
+}
+
+/// One cell of step 07's grid: how long the products took, and the BLAS threads each
+/// worker said it ran with (one list per worker; a list for the whole process on threads).
+pub struct CellRun {
+    /// Seconds for all the products, pool start excluded.
+    pub seconds: f64,
+    /// Seconds spent starting and stopping worker processes (0 on threads).
+    pub start_seconds: f64,
+    /// BLAS thread counts reported, per worker.
+    pub blas_threads: Vec<Vec<usize>>,
+}
+
+impl Stacks {
+    /// Every product on `workers` rayon threads, each product on `blas` BLAS threads.
+    pub fn run_on_threads(&mut self, workers: usize, blas: usize) -> Result<CellRun, String> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
+        let pool = pool.map_err(|e| e.to_string())?;
+        // ANCHOR: threads_cell
+        // with ThreadPoolExecutor(workers) and threadpool_limits(blas):
+        let _limit = blasctl::ThreadLimit::new(blas);
+        let start = Instant::now();
+        pool.install(|| self.multiply_par());
+        // ANCHOR_END: threads_cell
+        Ok(CellRun {
+            seconds: start.elapsed().as_secs_f64(),
+            start_seconds: 0.0,
+            blas_threads: vec![vec![blasctl::num_threads()]],
+        })
+    }
+
+    /// Every product on `workers` worker processes started with `blas` BLAS threads each
+    /// (starting and stopping them is not timed), one task per message.
+    pub fn run_on_processes(&self, workers: usize, blas: usize) -> Result<CellRun, PoolError> {
+        let begin = Instant::now();
+        // ANCHOR: processes_cell
+        // Pool(workers) whose workers start with OMP_NUM_THREADS=blas
+        let mut pool = Pool::builder(SHARED_ROLE)
+            .workers(workers)
+            .envs([self.env()])
+            .envs(blasctl::child_env(blas))
+            .spawn()?;
+        let start = Instant::now();
+        let results = pool.starmap(self.task_items(), 1)?;
+        let seconds = start.elapsed().as_secs_f64();
+        // ANCHOR_END: processes_cell
+        pool.close()?;
+        Ok(CellRun {
+            seconds,
+            start_seconds: begin.elapsed().as_secs_f64() - seconds,
+            blas_threads: reported_threads(results.iter().filter_map(|r| r.first()), workers),
+        })
     }
 }
 

@@ -1,9 +1,11 @@
 //! Thread counts, GFLOP/s and the tables of the steps that tune threads (05, 07, 08), and the
 //! explanation step 05 prints from what it measured.
 
-use crate::matmul;
+use crate::matmul::{self, Pairs};
+use crate::report::Report;
+use crate::shared::CellRun;
 use blasctl::ThreadLimit;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -77,6 +79,201 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
             format!("  {}", cells.join("  "))
         })
         .collect()
+}
+
+/// Step 07's grid as a table of GFLOP/s: one row per outer kind and worker count, one column
+/// per BLAS thread count; `*` marks cells that ask for more threads than `cores`.
+pub fn grid_table(cells: &[Cell], cores: usize) -> Vec<String> {
+    let mut blas: Vec<usize> = cells.iter().map(|c| c.blas_threads).collect();
+    blas.sort_unstable();
+    blas.dedup();
+    let mut rows: Vec<(&str, usize)> = Vec::new();
+    for c in cells {
+        if !rows.contains(&(c.outer, c.outer_workers)) {
+            rows.push((c.outer, c.outer_workers));
+        }
+    }
+    let header: Vec<String> = ["outer".to_string(), "workers".to_string()]
+        .into_iter()
+        .chain(blas.iter().map(|t| format!("BLAS {t}")))
+        .collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|&(outer, w)| {
+            let mut row = vec![outer.to_string(), w.to_string()];
+            row.extend(blas.iter().map(|&t| {
+                let cell = cells
+                    .iter()
+                    .find(|c| (c.outer, c.outer_workers, c.blas_threads) == (outer, w, t));
+                let over = if w * t > cores { "*" } else { " " };
+                cell.map_or("-".to_string(), |c| format!("{:.1}{over}", c.gflops))
+            }));
+            row
+        })
+        .collect();
+    table(&header, &rows)
+}
+
+/// The cell with the most GFLOP/s.
+pub fn best_cell(cells: &[Cell]) -> Option<&Cell> {
+    cells.iter().max_by(|a, b| a.gflops.total_cmp(&b.gflops))
+}
+
+/// Verification over many runs of the same products (grid cells, sweep points): Freivalds'
+/// check of every product of every run, and the same checksum from every run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checks {
+    runs: usize,
+    products: usize,
+    checksum: Option<String>,
+    failures: Vec<String>,
+}
+
+impl Checks {
+    /// Record run `label`: its verdict, its results' checksum, and anything else found wrong.
+    pub fn record(
+        &mut self,
+        label: &str,
+        verdict: &matmul::Verdict,
+        checksum: String,
+        problem: Option<String>,
+    ) {
+        self.runs += 1;
+        self.products += verdict.checked;
+        if !verdict.ok() {
+            self.failures.push(format!("{label}: {verdict}"));
+        }
+        match &self.checksum {
+            None => self.checksum = Some(checksum),
+            Some(first) if *first != checksum => self
+                .failures
+                .push(format!("{label}: checksum {checksum}, not {first}")),
+            Some(_) => {}
+        }
+        if let Some(problem) = problem {
+            self.failures.push(format!("{label}: {problem}"));
+        }
+    }
+
+    /// True when every run passed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.runs > 0
+    }
+
+    /// The first run's checksum (every run's, when all passed).
+    pub fn checksum(&self) -> String {
+        self.checksum.clone().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Checks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ok() {
+            write!(
+                f,
+                "OK: Freivalds' check C·x = A·(B·x) of every product in {} runs ({} checked), \
+                 the same checksum from every run",
+                self.runs, self.products
+            )
+        } else if self.runs == 0 {
+            write!(f, "WRONG: nothing was run")
+        } else {
+            write!(
+                f,
+                "WRONG: {} problem(s) in {} runs: {}",
+                self.failures.len(),
+                self.runs,
+                self.failures.join("; ")
+            )
+        }
+    }
+}
+
+/// Step 07's grid as it fills: every cell's time and GFLOP/s, and the checks of its products.
+#[derive(Debug, Default)]
+pub struct Grid {
+    size: usize,
+    tasks: usize,
+    cells: Vec<Cell>,
+    checks: Checks,
+    verify_seconds: f64,
+    start_seconds: f64,
+}
+
+impl Grid {
+    /// An empty grid for `tasks` products of `n x n`.
+    pub fn new(size: usize, tasks: usize) -> Grid {
+        Grid {
+            size,
+            tasks,
+            ..Grid::default()
+        }
+    }
+
+    /// Record a cell, then verify its products and the BLAS threads its workers reported.
+    pub fn record<P: Pairs + ?Sized>(
+        &mut self,
+        (outer, outer_workers, blas_threads): (&'static str, usize, usize),
+        run: &CellRun,
+        pairs: &P,
+        products: &[ArrayView2<f64>],
+    ) {
+        let gflops = gflops(self.size, self.tasks, run.seconds);
+        let start = Instant::now();
+        let label = format!("{outer} x{outer_workers}, BLAS {blas_threads}");
+        let verdict = matmul::verify(pairs, products);
+        let checksum = matmul::checksum(products.iter().cloned());
+        let reported = &run.blas_threads;
+        let wrong = reported
+            .iter()
+            .any(|t| !t.is_empty() && *t != [blas_threads]);
+        let problem = wrong.then(|| format!("BLAS threads reported: {reported:?}"));
+        self.checks.record(&label, &verdict, checksum, problem);
+        self.verify_seconds += start.elapsed().as_secs_f64();
+        self.start_seconds += run.start_seconds;
+        self.cells.push(Cell {
+            outer,
+            outer_workers,
+            blas_threads,
+            seconds: run.seconds,
+            gflops,
+        });
+    }
+
+    /// Seconds spent in the products, over all cells.
+    pub fn compute_seconds(&self) -> f64 {
+        self.cells.iter().map(|c| c.seconds).sum()
+    }
+
+    /// Seconds spent starting and stopping worker processes, over all cells.
+    pub fn start_seconds(&self) -> f64 {
+        self.start_seconds
+    }
+
+    /// Print the table and the best cell, record the grid, the verification and the verdict,
+    /// and finish the report (exit 1 if anything was wrong).
+    pub fn finish(self, mut report: Report, cores: usize) {
+        report.note(format!(
+            "GFLOP/s for {} products of {n}x{n} per cell (* = more threads than the {cores} \
+             logical cores)",
+            self.tasks,
+            n = self.size
+        ));
+        for line in grid_table(&self.cells, cores) {
+            println!("{line}");
+        }
+        if let Some(best) = best_cell(&self.cells) {
+            report.note(format!(
+                "best: {} x{}, BLAS {}: {:.1} GFLOP/s",
+                best.outer, best.outer_workers, best.blas_threads, best.gflops
+            ));
+        }
+        report.add_phase("verify", self.verify_seconds);
+        report.extra("grid", &self.cells);
+        let checksum = self.checks.checksum();
+        report.verdict(self.checks.ok(), &self.checks, checksum);
+        report.finish();
+    }
 }
 
 /// What step 05 measured: both variants on the rayon threads, and one product alone with
@@ -237,6 +434,61 @@ mod tests {
         assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
         assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
         assert_eq!(thread_counts(0), vec![1]);
+    }
+
+    fn cell(outer: &'static str, w: usize, t: usize, gflops: f64) -> Cell {
+        Cell {
+            outer,
+            outer_workers: w,
+            blas_threads: t,
+            seconds: 1.0,
+            gflops,
+        }
+    }
+
+    #[test]
+    fn grid_tables_mark_oversubscribed_cells() {
+        let cells = [
+            cell("threads", 1, 1, 40.0),
+            cell("threads", 1, 2, 80.0),
+            cell("threads", 2, 2, 60.0),
+            cell("processes", 4, 1, 70.0),
+        ];
+        let lines = grid_table(&cells, 2);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].ends_with("BLAS 1  BLAS 2"), "{lines:?}");
+        assert!(lines[1].ends_with(" 40.0    80.0 "), "{lines:?}");
+        assert!(lines[2].ends_with("     -   60.0*"), "{lines:?}");
+        assert!(lines[3].contains("processes") && lines[3].contains("70.0*"));
+        assert_eq!(best_cell(&cells).unwrap().gflops, 80.0);
+    }
+
+    #[test]
+    fn checks_need_every_run_right_and_alike() {
+        let good = |n| matmul::Verdict {
+            checked: n,
+            wrong: vec![],
+            method: "m".into(),
+        };
+        let mut checks = Checks::default();
+        assert!(!checks.ok(), "no run is no verdict");
+        checks.record("a", &good(3), "x".into(), None);
+        checks.record("b", &good(3), "x".into(), None);
+        assert!(checks.ok() && checks.to_string().contains("2 runs (6 checked)"));
+        checks.record("c", &good(3), "y".into(), None);
+        assert!(!checks.ok() && checks.to_string().contains("c: checksum y, not x"));
+        let mut checks = Checks::default();
+        let bad = matmul::Verdict {
+            wrong: vec![1],
+            ..good(3)
+        };
+        checks.record("d", &bad, "x".into(), None);
+        checks.record("e", &good(3), "x".into(), Some("threads 2, not 1".into()));
+        let text = checks.to_string();
+        assert!(
+            text.starts_with("WRONG: 2 problem(s)") && text.contains("e: threads"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -377,3 +377,116 @@ fn shared_memory_step_fails_in_one_line_when_a_worker_is_killed() {
         assert_clean(pid, &workers);
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// 07 and 08: the grid and the sweep
+
+#[test]
+fn grid_runs_every_cell_and_every_cell_computes_the_sequential_products() {
+    let args = ["--size", "20", "--tasks", "3"];
+    let grid = run_json(
+        "07-oversubscription",
+        &[&args[..], &["--workers", "1,3"]].concat(),
+    );
+    let sequential = run_json("01-sequential", &args);
+    assert!(grid.verified);
+    assert_eq!(grid.checksum, sequential.checksum);
+    let cells = grid.extra["grid"].as_array().expect("grid");
+    let cores = grid.machine.logical_cores;
+    let blas: Vec<usize> = workload::tuning::thread_counts(cores);
+    assert_eq!(cells.len(), 2 * 2 * blas.len(), "{cells:?}");
+    for outer in ["threads", "processes"] {
+        for workers in [1, 3] {
+            for &t in &blas {
+                let cell = cells
+                    .iter()
+                    .find(|c| {
+                        c["outer"] == outer
+                            && c["outer_workers"] == workers
+                            && c["blas_threads"] == t
+                    })
+                    .unwrap_or_else(|| panic!("no cell {outer} x{workers} BLAS {t}"));
+                let (s, g) = (
+                    cell["seconds"].as_f64().unwrap(),
+                    cell["gflops"].as_f64().unwrap(),
+                );
+                assert!(s > 0.0 && g > 0.0, "{cell}");
+                assert!(
+                    (g * s - 3.0 * matmul::flops(20) / 1e9).abs() < 1e-9,
+                    "{cell}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn grid_prints_its_table_and_a_single_took_and_leaves_nothing() {
+    let args = [
+        "--size",
+        "16",
+        "--tasks",
+        "2",
+        "--workers",
+        "2",
+        "--blas-threads",
+        "1",
+    ];
+    let child = example("07-oversubscription", &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        shmem::leftovers(pid),
+        Vec::<String>::new(),
+        "left in /dev/shm"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("smaller workload than the tutorial's"),
+        "{text}"
+    );
+    assert!(text.contains("outer  workers  BLAS 1"), "{text}");
+    assert!(text.contains("best: "), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("Took ")).count(), 1);
+}
+
+#[test]
+fn sweep_times_every_count_and_names_the_best() {
+    let sweep = run_json("08-blas-thread-sweep", &["--size", "24", "--repeats", "2"]);
+    let sequential = run_json("01-sequential", &["--size", "24", "--tasks", "1"]);
+    assert!(sweep.verified);
+    assert_eq!(sweep.checksum, sequential.checksum);
+    let points = sweep.extra["sweep"].as_array().expect("sweep");
+    let counts: Vec<u64> = points
+        .iter()
+        .map(|p| p["blas_threads"].as_u64().unwrap())
+        .collect();
+    let cores = sweep.machine.logical_cores as u64;
+    assert_eq!(counts, (1..=cores).collect::<Vec<_>>());
+    let best = points
+        .iter()
+        .max_by(|a, b| {
+            a["gflops"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["gflops"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(sweep.extra["best_threads"], best["blas_threads"]);
+    for p in points {
+        let (s, g) = (
+            p["seconds"].as_f64().unwrap(),
+            p["gflops"].as_f64().unwrap(),
+        );
+        assert!((g * s - matmul::flops(24) / 1e9).abs() < 1e-9, "{p}");
+    }
+}

@@ -73,7 +73,7 @@ impl Stacks {
 
     /// Bytes of the three stacks together.
     pub fn bytes(&self) -> u64 {
-        3 * (self.a.as_slice().len() * size_of::<f64>()) as u64
+        3 * size_of_val(self.a.as_slice()) as u64
     }
 
     /// The task list for a pool: task `i` is the one-element array `[i]`, nothing more.

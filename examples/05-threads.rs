@@ -19,8 +19,7 @@ fn main() {
     // ThreadPoolExecutor() with one thread per logical CPU
     let threads = args.workers.unwrap_or_else(num_cpus::get);
     let default_blas = blasctl::num_threads();
-    // two sets of products are alive while the second variant replaces the first
-    let mut report = steps::start(STEP, ABOUT, &args, args.tasks);
+    let mut report = steps::start(STEP, ABOUT, &args, 0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let pool = pool.unwrap_or_else(|e| steps::fail(e));
     let pairs = report.phase("create arrays", || {
@@ -37,6 +36,7 @@ fn main() {
     let mut checksums = Vec::new();
     for (blas, phase) in [(default_blas, "compute, BLAS default"), (1, "compute")] {
         let _limit = ThreadLimit::new(blas); // restores the default when dropped
+        products.clear(); // free the first variant's products (their checksum is kept)
         report.note(format!(
             "{phase}: {threads} rayon threads x {blas} BLAS thread(s)"
         ));

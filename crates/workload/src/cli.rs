@@ -147,6 +147,142 @@ impl MatmulArgs {
     }
 }
 
+/// Step 07's arguments: a smaller workload, run once per cell of outer workers x BLAS threads.
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+pub struct GridArgs {
+    /// Rows and columns of every matrix (smaller than the tutorial's: every cell runs them all).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = positive)]
+    pub size: usize,
+    /// How many pairs of matrices each cell multiplies.
+    #[arg(long, value_name = "COUNT", default_value_t = 16, value_parser = positive)]
+    pub tasks: usize,
+    /// Outer workers (rayon threads, or processes) to try, comma-separated
+    /// [default: 1, 2, 4, ... up to the logical cores, then twice that].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive)]
+    pub workers: Vec<usize>,
+    /// BLAS threads per product to try, comma-separated
+    /// [default: 1, 2, 4, ... up to the logical cores].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive)]
+    pub blas_threads: Vec<usize>,
+    /// Also print one JSON line with every measurement (for the lab).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl GridArgs {
+    /// Parse, fill in the default lists, and check the lists against the machine.
+    pub fn parse_for(name: &'static str, about: &'static str) -> Self {
+        let mut args: Self = parse(name, about);
+        args.resolve(blasctl::max_threads())
+            .unwrap_or_else(|line| usage_error(line));
+        args
+    }
+
+    /// Fill in the default lists for `cores` logical cores and check the given ones: at most
+    /// `cores` BLAS threads (OpenBLAS is given no more), at most 4 x `cores` outer workers.
+    pub fn resolve(&mut self, cores: usize) -> Result<(), String> {
+        if self.workers.is_empty() {
+            self.workers = crate::tuning::thread_counts(cores);
+            self.workers.push(2 * cores);
+        }
+        if self.blas_threads.is_empty() {
+            self.blas_threads = crate::tuning::thread_counts(cores);
+        }
+        dedup_sorted(&mut self.workers);
+        dedup_sorted(&mut self.blas_threads);
+        check_at_most(
+            &self.blas_threads,
+            cores,
+            "--blas-threads",
+            "the logical cores",
+        )?;
+        check_at_most(
+            &self.workers,
+            4 * cores,
+            "--workers",
+            "4 x the logical cores",
+        )
+    }
+
+    /// The same workload as matrix-step arguments (for the memory check and the report).
+    pub fn workload(&self) -> MatmulArgs {
+        MatmulArgs {
+            size: self.size,
+            tasks: self.tasks,
+            workers: None,
+            chunksize: None,
+            json: self.json,
+        }
+    }
+}
+
+/// Step 08's arguments: one product, timed at every BLAS thread count.
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+pub struct SweepArgs {
+    /// Rows and columns of the two matrices.
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = positive)]
+    pub size: usize,
+    /// Times to run the product at each thread count (the best is kept).
+    #[arg(long, value_name = "COUNT", default_value_t = 3, value_parser = positive)]
+    pub repeats: usize,
+    /// BLAS thread counts to try, comma-separated [default: every count from 1 to the
+    /// logical cores].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive)]
+    pub blas_threads: Vec<usize>,
+    /// Also print one JSON line with every measurement (for the lab).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl SweepArgs {
+    /// Parse, fill in the default list, and check it against the machine.
+    pub fn parse_for(name: &'static str, about: &'static str) -> Self {
+        let mut args: Self = parse(name, about);
+        args.resolve(blasctl::max_threads())
+            .unwrap_or_else(|line| usage_error(line));
+        args
+    }
+
+    /// Fill in `1..=cores` when no list was given; refuse counts above `cores`, and a repeat
+    /// count that would take forever.
+    pub fn resolve(&mut self, cores: usize) -> Result<(), String> {
+        if self.blas_threads.is_empty() {
+            self.blas_threads = (1..=cores).collect();
+        }
+        dedup_sorted(&mut self.blas_threads);
+        check_at_most(&[self.repeats], 1000, "--repeats", "1000")?;
+        check_at_most(
+            &self.blas_threads,
+            cores,
+            "--blas-threads",
+            "the logical cores",
+        )
+    }
+
+    /// The workload as matrix-step arguments: one pair (for the memory check and the report).
+    pub fn workload(&self) -> MatmulArgs {
+        MatmulArgs {
+            size: self.size,
+            tasks: 1,
+            workers: None,
+            chunksize: None,
+            json: self.json,
+        }
+    }
+}
+
+fn dedup_sorted(list: &mut Vec<usize>) {
+    list.sort_unstable();
+    list.dedup();
+}
+
+fn check_at_most(list: &[usize], max: usize, flag: &str, what: &str) -> Result<(), String> {
+    match list.iter().find(|&&n| n > max) {
+        Some(n) => Err(format!("{flag} {n} is more than {what} ({max})")),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +367,69 @@ mod tests {
             .unwrap()
             .check_applies("01-sequential", false)
             .is_ok());
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    fn grid(args: &[&str], cores: usize) -> Result<GridArgs, String> {
+        let all = std::iter::once("test").chain(args.iter().copied());
+        let mut parsed: GridArgs = try_parse_from("test", "a test", all).map_err(|e| match e {
+            Exit::Usage(line) | Exit::Help(line) => line,
+        })?;
+        parsed.resolve(cores)?;
+        Ok(parsed)
+    }
+
+    fn sweep(args: &[&str], cores: usize) -> Result<SweepArgs, String> {
+        let all = std::iter::once("test").chain(args.iter().copied());
+        let mut parsed: SweepArgs = try_parse_from("test", "a test", all).map_err(|e| match e {
+            Exit::Usage(line) | Exit::Help(line) => line,
+        })?;
+        parsed.resolve(cores)?;
+        Ok(parsed)
+    }
+
+    #[test]
+    fn grid_defaults_follow_the_cores() {
+        let g = grid(&[], 2).unwrap();
+        assert_eq!((g.size, g.tasks), (1000, 16));
+        assert_eq!(g.workers, vec![1, 2, 4]);
+        assert_eq!(g.blas_threads, vec![1, 2]);
+        let g = grid(&[], 6).unwrap();
+        assert_eq!(g.workers, vec![1, 2, 4, 6, 12]);
+        assert_eq!(g.blas_threads, vec![1, 2, 4, 6]);
+        let g = grid(&["--workers", "3,1,3", "--blas-threads=2"], 4).unwrap();
+        assert_eq!((g.workers, g.blas_threads), (vec![1, 3], vec![2]));
+    }
+
+    #[test]
+    fn grid_lists_are_checked() {
+        assert!(grid(&["--blas-threads", "3"], 2)
+            .unwrap_err()
+            .contains("--blas-threads 3"));
+        assert!(grid(&["--workers", "9"], 2)
+            .unwrap_err()
+            .contains("--workers 9"));
+        assert!(grid(&["--workers", "1,0"], 2)
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(grid(&["--workers", "x"], 2)
+            .unwrap_err()
+            .contains("whole number"));
+    }
+
+    #[test]
+    fn sweep_defaults_to_every_count() {
+        let s = sweep(&[], 3).unwrap();
+        assert_eq!(
+            (s.size, s.repeats, s.blas_threads),
+            (2000, 3, vec![1, 2, 3])
+        );
+        assert!(sweep(&["--blas-threads", "4"], 3).is_err());
+        assert!(sweep(&["--repeats", "0"], 3).is_err());
+        assert!(sweep(&["--repeats", "1001"], 3).is_err());
     }
 }

@@ -5,13 +5,17 @@
 //! - [`cli`]: clap-based arguments with one-line errors and exit code 2.
 //! - [`machine`]: the machine line and the memory check made before allocating.
 //! - [`report`]: phases, copies, `Took X.XXX seconds`, the verdict and the `--json` record.
+//! - [`shared`]: the products with every matrix in shared memory, and its workers.
 //! - [`steps`]: the scaffolding every matrix step shares, so the examples keep to their idea.
+//! - [`tuning`]: thread counts, GFLOP/s tables, and step 05's explanation of what it measured.
 
 pub mod cli;
 pub mod machine;
 pub mod matmul;
 pub mod report;
+pub mod shared;
 pub mod steps;
+pub mod tuning;
 
-pub use cli::MatmulArgs;
+pub use cli::{GridArgs, MatmulArgs, SweepArgs};
 pub use report::{Copies, Record, Report};

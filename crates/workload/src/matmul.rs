@@ -6,16 +6,16 @@
 //! thread or eight, this process or a worker) gives bit-identical results, and results can be
 //! compared with `==` and hashed.
 
-use ndarray::{Array1, Array2, ArrayD, ArrayView2};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
 use std::fmt;
 
-/// An `n x n` matrix whose entry `(i, j)` is `((offset + row_step·i + col_step·j) mod 9) - 4`.
+/// Fill `m` so that entry `(i, j)` is `((offset + row_step·i + col_step·j) mod 9) - 4`.
 ///
 /// Filled row by row with an add-and-wrap instead of a division per entry: creating the
 /// tutorial's 200 matrices should cost about what NumPy's `ones` does, not more.
-fn patterned(n: usize, offset: usize, row_step: usize, col_step: usize) -> Array2<f64> {
+fn fill_patterned(mut m: ArrayViewMut2<f64>, offset: usize, row_step: usize, col_step: usize) {
     let col_step = col_step % 9;
-    let mut m = Array2::zeros((n, n));
     for (i, mut row) in m.rows_mut().into_iter().enumerate() {
         let mut v = (offset % 9 + (row_step % 9) * (i % 9)) % 9;
         for x in row.iter_mut() {
@@ -26,15 +26,20 @@ fn patterned(n: usize, offset: usize, row_step: usize, col_step: usize) -> Array
             }
         }
     }
-    m
 }
 
 /// The pair of `n x n` matrices of task `task`.
 pub fn make_pair(task: usize, n: usize) -> (Array2<f64>, Array2<f64>) {
-    (
-        patterned(n, 5 * task, 3, 4),
-        patterned(n, 7 * task + 2, 2, 7),
-    )
+    let (mut a, mut b) = (Array2::zeros((n, n)), Array2::zeros((n, n)));
+    make_pair_into(task, a.view_mut(), b.view_mut());
+    (a, b)
+}
+
+/// Write the pair of task `task` into `a` and `b`, which may live anywhere (in shared memory,
+/// say): with `n x n` views, exactly the matrices [`make_pair`] returns.
+pub fn make_pair_into(task: usize, a: ArrayViewMut2<f64>, b: ArrayViewMut2<f64>) {
+    fill_patterned(a, 5 * task, 3, 4);
+    fill_patterned(b, 7 * task + 2, 2, 7);
 }
 
 /// All `tasks` pairs, created up front as the tutorial does.
@@ -61,6 +66,31 @@ pub fn flops(n: usize) -> f64 {
 /// The reference computation: every product on this thread, with BLAS's default threads.
 pub fn multiply_all(pairs: &[(Array2<f64>, Array2<f64>)]) -> Vec<Array2<f64>> {
     pairs.iter().map(|(a, b)| a.dot(b)).collect()
+}
+
+/// Every product on the current rayon pool's threads: each thread reads its pairs where they
+/// lie, so no array is copied on the way in. See [`multiply_par_with`].
+pub fn multiply_par(pairs: &[(Array2<f64>, Array2<f64>)]) -> Vec<Array2<f64>> {
+    multiply_par_with(pairs, |_, _, _| {})
+}
+
+/// [`multiply_par`], calling `seen(task, a, b)` on the thread that multiplies pair `task`,
+/// with the very arrays it multiplies (a test records their addresses and threads).
+pub fn multiply_par_with<F>(pairs: &[(Array2<f64>, Array2<f64>)], seen: F) -> Vec<Array2<f64>>
+where
+    F: Fn(usize, &Array2<f64>, &Array2<f64>) + Sync,
+{
+    // ANCHOR: par_iter
+    // results = list(ThreadPoolExecutor().map(operation, as, bs)): threads share the arrays
+    pairs
+        .par_iter()
+        .enumerate()
+        .map(|(task, (a, b))| {
+            seen(task, a, b);
+            a.dot(b)
+        })
+        .collect()
+    // ANCHOR_END: par_iter
 }
 
 /// A deterministic vector of small integers for Freivalds' check of task `task`.
@@ -211,6 +241,7 @@ pub fn checksum<'a>(products: impl IntoIterator<Item = ArrayView2<'a, f64>>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::{s, Array3};
 
     fn views(products: &[Array2<f64>]) -> Vec<ArrayView2<'_, f64>> {
         products.iter().map(|c| c.view()).collect()
@@ -288,6 +319,22 @@ mod tests {
         let backward = checksum(products.iter().rev().map(|c| c.view()));
         assert_ne!(forward, backward);
         assert_eq!(forward, checksum(products.iter().map(|c| c.view())));
+    }
+
+    #[test]
+    fn pairs_written_in_place_equal_the_allocated_ones() {
+        let mut stack = Array3::from_elem((2, 7, 7), f64::NAN);
+        let (mut a, mut b) = stack.multi_slice_mut((s![0, .., ..], s![1, .., ..]));
+        make_pair_into(4, a.view_mut(), b.view_mut());
+        let (a4, b4) = make_pair(4, 7);
+        assert_eq!(a, a4);
+        assert_eq!(b, b4);
+    }
+
+    #[test]
+    fn parallel_products_equal_the_sequential_ones() {
+        let pairs = make_pairs(5, 33);
+        assert_eq!(multiply_par(&pairs), multiply_all(&pairs));
     }
 
     #[test]

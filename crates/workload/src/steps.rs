@@ -6,7 +6,7 @@ use crate::cli::{usage_error, MatmulArgs};
 use crate::machine::{check_memory, human_bytes};
 use crate::matmul::{self, Pairs, Verdict};
 use crate::report::{Copies, Report};
-use ndarray::{arr1, ArrayView2, Ix2};
+use ndarray::{arr1, ArrayD, ArrayView2, Ix2};
 use procpool::{Item, Pool};
 use serde_json::Value;
 use std::fmt::Display;
@@ -58,7 +58,11 @@ pub fn finish<P: Pairs + ?Sized>(mut report: Report, pairs: &P, products: &[Arra
 }
 
 /// Print `error: <what>` on one line and exit 1: the run failed (a worker died, say).
+///
+/// Exiting skips destructors, so the names of any shared arrays this process still has linked
+/// are removed first: a failed run leaves nothing in `/dev/shm`.
 pub fn fail(what: impl Display) -> ! {
+    shmem::unlink_all();
     eprintln!("error: {what}");
     std::process::exit(1)
 }
@@ -92,12 +96,7 @@ pub fn multiply_in_worker(task: usize, item: Item) -> Result<Item, String> {
             b.dim()
         ));
     }
-    let worker = procpool::worker_index().unwrap_or(0) as f64;
-    let threads = blasctl::num_threads() as f64;
-    Ok(vec![
-        a.dot(&b).into_dyn(),
-        arr1(&[worker, threads]).into_dyn(),
-    ])
+    Ok(vec![a.dot(&b).into_dyn(), worker_meta()])
 }
 
 /// What the pool's workers sent back: the products, and the BLAS threads each worker ran with.
@@ -111,28 +110,56 @@ pub struct PoolResults<'a> {
 /// Unpack the results of [`multiply_in_worker`]; a malformed result becomes an empty product,
 /// which verification then reports as wrong.
 pub fn unpack(results: &[Item], workers: usize) -> PoolResults<'_> {
-    let mut threads = vec![Vec::new(); workers];
     let empty = ArrayView2::from_shape((0, 0), &[][..]).expect("an empty view");
     let products = results
         .iter()
         .map(|item| {
-            if let Some(meta) = item.get(1) {
-                if let (Some(&w), Some(&t)) = (meta.iter().next(), meta.iter().nth(1)) {
-                    if let Some(seen) = threads.get_mut(w as usize) {
-                        seen.push(t as usize);
-                    }
-                }
-            }
             item.first()
                 .and_then(|c| c.view().into_dimensionality::<Ix2>().ok())
                 .unwrap_or(empty)
         })
         .collect();
+    let threads = reported_threads(results.iter().filter_map(|item| item.get(1)), workers);
+    PoolResults { products, threads }
+}
+
+/// `threads[w]`: the BLAS thread counts worker `w` reported (deduplicated, sorted), from the
+/// `[worker index, BLAS threads]` arrays its results carry.
+pub fn reported_threads<'a>(
+    metas: impl IntoIterator<Item = &'a ArrayD<f64>>,
+    workers: usize,
+) -> Vec<Vec<usize>> {
+    let mut threads = vec![Vec::new(); workers];
+    for meta in metas {
+        if let (Some(&w), Some(&t)) = (meta.iter().next(), meta.iter().nth(1)) {
+            if let Some(seen) = threads.get_mut(w as usize) {
+                seen.push(t as usize);
+            }
+        }
+    }
     for seen in &mut threads {
         seen.sort_unstable();
         seen.dedup();
     }
-    PoolResults { products, threads }
+    threads
+}
+
+/// `[worker index, BLAS threads]` of this worker process, read from OpenBLAS inside it.
+pub fn worker_meta() -> ArrayD<f64> {
+    let worker = procpool::worker_index().unwrap_or(0) as f64;
+    let threads = blasctl::num_threads() as f64;
+    arr1(&[worker, threads]).into_dyn()
+}
+
+/// Bytes of matrix data (2-D arrays) in a list of task or result items: what went through
+/// the pipes as arrays of the workload, as opposed to small control values.
+pub fn matrix_bytes_in(items: &[Item]) -> u64 {
+    items
+        .iter()
+        .flatten()
+        .filter(|a| a.ndim() == 2)
+        .map(|a| (a.len() * size_of::<f64>()) as u64)
+        .sum()
 }
 
 /// Stop the pool's workers (one stop message each), then record and print the pool's

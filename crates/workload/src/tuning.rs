@@ -1,0 +1,678 @@
+//! Thread counts, GFLOP/s and the tables of the steps that tune threads (05, 07, 08), and the
+//! explanation step 05 prints from what it measured.
+
+use crate::matmul::{self, Pairs};
+use crate::report::Report;
+use crate::shared::CellRun;
+use blasctl::ThreadLimit;
+use ndarray::{Array2, ArrayView2};
+use serde::Serialize;
+use std::time::Instant;
+
+/// The thread counts to try up to `max`: the powers of two below it, then `max` itself
+/// (`1, 2, 4, 6` for 6), so that large machines get a short list that still ends at `max`.
+pub fn thread_counts(max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
+        .take_while(|&n| n < max)
+        .collect();
+    counts.push(max);
+    counts
+}
+
+/// GFLOP/s of `tasks` products of `n x n` matrices done in `seconds`.
+pub fn gflops(n: usize, tasks: usize, seconds: f64) -> f64 {
+    tasks as f64 * matmul::flops(n) / seconds.max(f64::MIN_POSITIVE) / 1e9
+}
+
+/// One BLAS setting of step 05 and how long the products took with it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Variant {
+    /// BLAS threads per product.
+    pub blas_threads: usize,
+    /// Seconds for all the products.
+    pub seconds: f64,
+}
+
+/// One cell of step 07's grid.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cell {
+    /// `"threads"` (rayon) or `"processes"` (procpool).
+    pub outer: &'static str,
+    /// Rayon threads or worker processes.
+    pub outer_workers: usize,
+    /// BLAS threads inside each product.
+    pub blas_threads: usize,
+    /// Seconds for all the products.
+    pub seconds: f64,
+    /// GFLOP/s over all the products.
+    pub gflops: f64,
+}
+
+/// One row of step 08's sweep.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepPoint {
+    /// BLAS threads for the product.
+    pub blas_threads: usize,
+    /// Seconds for one product (the best of the repeats).
+    pub seconds: f64,
+    /// GFLOP/s of that product.
+    pub gflops: f64,
+}
+
+/// Right-aligned columns under a header, two spaces apart, each line indented by two.
+pub fn table(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    std::iter::once(header)
+        .chain(rows.iter().map(Vec::as_slice))
+        .map(|cells| {
+            let cells: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, &w)| format!("{c:>w$}"))
+                .collect();
+            format!("  {}", cells.join("  "))
+        })
+        .collect()
+}
+
+/// Step 07's grid as a table of GFLOP/s: one row per outer kind and worker count, one column
+/// per BLAS thread count; `*` marks cells that ask for more threads than `cores`.
+pub fn grid_table(cells: &[Cell], cores: usize) -> Vec<String> {
+    let mut blas: Vec<usize> = cells.iter().map(|c| c.blas_threads).collect();
+    blas.sort_unstable();
+    blas.dedup();
+    let mut rows: Vec<(&str, usize)> = Vec::new();
+    for c in cells {
+        if !rows.contains(&(c.outer, c.outer_workers)) {
+            rows.push((c.outer, c.outer_workers));
+        }
+    }
+    let header: Vec<String> = ["outer".to_string(), "workers".to_string()]
+        .into_iter()
+        .chain(blas.iter().map(|t| format!("BLAS {t}")))
+        .collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|&(outer, w)| {
+            let mut row = vec![outer.to_string(), w.to_string()];
+            row.extend(blas.iter().map(|&t| {
+                let cell = cells
+                    .iter()
+                    .find(|c| (c.outer, c.outer_workers, c.blas_threads) == (outer, w, t));
+                let over = if w * t > cores { "*" } else { " " };
+                cell.map_or("-".to_string(), |c| format!("{:.1}{over}", c.gflops))
+            }));
+            row
+        })
+        .collect();
+    table(&header, &rows)
+}
+
+/// The cell with the most GFLOP/s.
+pub fn best_cell(cells: &[Cell]) -> Option<&Cell> {
+    cells.iter().max_by(|a, b| a.gflops.total_cmp(&b.gflops))
+}
+
+/// Verification over many runs of the same products (grid cells, sweep points): Freivalds'
+/// check of every product of every run, and the same checksum from every run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checks {
+    runs: usize,
+    products: usize,
+    checksum: Option<String>,
+    failures: Vec<String>,
+}
+
+impl Checks {
+    /// Record run `label`: its verdict, its results' checksum, and anything else found wrong.
+    pub fn record(
+        &mut self,
+        label: &str,
+        verdict: &matmul::Verdict,
+        checksum: String,
+        problem: Option<String>,
+    ) {
+        self.runs += 1;
+        self.products += verdict.checked;
+        if !verdict.ok() {
+            self.failures.push(format!("{label}: {verdict}"));
+        }
+        match &self.checksum {
+            None => self.checksum = Some(checksum),
+            Some(first) if *first != checksum => self
+                .failures
+                .push(format!("{label}: checksum {checksum}, not {first}")),
+            Some(_) => {}
+        }
+        if let Some(problem) = problem {
+            self.failures.push(format!("{label}: {problem}"));
+        }
+    }
+
+    /// True when every run passed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.runs > 0
+    }
+
+    /// The first run's checksum (every run's, when all passed).
+    pub fn checksum(&self) -> String {
+        self.checksum.clone().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Checks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ok() {
+            write!(
+                f,
+                "OK: Freivalds' check C·x = A·(B·x) of every product in {} runs ({} checked), \
+                 the same checksum from every run",
+                self.runs, self.products
+            )
+        } else if self.runs == 0 {
+            write!(f, "WRONG: nothing was run")
+        } else {
+            write!(
+                f,
+                "WRONG: {} problem(s) in {} runs: {}",
+                self.failures.len(),
+                self.runs,
+                self.failures.join("; ")
+            )
+        }
+    }
+}
+
+/// Step 07's grid as it fills: every cell's time and GFLOP/s, and the checks of its products.
+#[derive(Debug, Default)]
+pub struct Grid {
+    size: usize,
+    tasks: usize,
+    cells: Vec<Cell>,
+    checks: Checks,
+    verify_seconds: f64,
+    start_seconds: f64,
+}
+
+impl Grid {
+    /// An empty grid for `tasks` products of `n x n`.
+    pub fn new(size: usize, tasks: usize) -> Grid {
+        Grid {
+            size,
+            tasks,
+            ..Grid::default()
+        }
+    }
+
+    /// Record a cell, then verify its products and the BLAS threads its workers reported.
+    pub fn record<P: Pairs + ?Sized>(
+        &mut self,
+        (outer, outer_workers, blas_threads): (&'static str, usize, usize),
+        run: &CellRun,
+        pairs: &P,
+        products: &[ArrayView2<f64>],
+    ) {
+        let gflops = gflops(self.size, self.tasks, run.seconds);
+        let start = Instant::now();
+        let label = format!("{outer} x{outer_workers}, BLAS {blas_threads}");
+        let verdict = matmul::verify(pairs, products);
+        let checksum = matmul::checksum(products.iter().cloned());
+        let reported = &run.blas_threads;
+        let wrong = reported
+            .iter()
+            .any(|t| !t.is_empty() && *t != [blas_threads]);
+        let problem = wrong.then(|| format!("BLAS threads reported: {reported:?}"));
+        self.checks.record(&label, &verdict, checksum, problem);
+        self.verify_seconds += start.elapsed().as_secs_f64();
+        self.start_seconds += run.start_seconds;
+        self.cells.push(Cell {
+            outer,
+            outer_workers,
+            blas_threads,
+            seconds: run.seconds,
+            gflops,
+        });
+    }
+
+    /// Seconds spent in the products, over all cells.
+    pub fn compute_seconds(&self) -> f64 {
+        self.cells.iter().map(|c| c.seconds).sum()
+    }
+
+    /// Seconds spent starting and stopping worker processes, over all cells.
+    pub fn start_seconds(&self) -> f64 {
+        self.start_seconds
+    }
+
+    /// Print the table and the best cell, record the grid, the verification and the verdict,
+    /// and finish the report (exit 1 if anything was wrong).
+    pub fn finish(self, mut report: Report, cores: usize) {
+        report.note(format!(
+            "GFLOP/s for {} products of {n}x{n} per cell (* = more threads than the {cores} \
+             logical cores)",
+            self.tasks,
+            n = self.size
+        ));
+        for line in grid_table(&self.cells, cores) {
+            println!("{line}");
+        }
+        if let Some(best) = best_cell(&self.cells) {
+            report.note(format!(
+                "best: {} x{}, BLAS {}: {:.1} GFLOP/s",
+                best.outer, best.outer_workers, best.blas_threads, best.gflops
+            ));
+        }
+        report.add_phase("verify", self.verify_seconds);
+        report.extra("grid", &self.cells);
+        let checksum = self.checks.checksum();
+        report.verdict(self.checks.ok(), &self.checks, checksum);
+        report.finish();
+    }
+}
+
+/// Step 08's sweep as it fills: the best time at each BLAS thread count, every product checked.
+#[derive(Debug)]
+pub struct Sweep {
+    size: usize,
+    default_threads: usize,
+    points: Vec<SweepPoint>,
+    checks: Checks,
+    compute_seconds: f64,
+    verify_seconds: f64,
+}
+
+impl Sweep {
+    /// An empty sweep of `n x n` products; remembers BLAS's current (default) thread count.
+    pub fn new(size: usize) -> Sweep {
+        Sweep {
+            size,
+            default_threads: blasctl::num_threads(),
+            points: Vec::new(),
+            checks: Checks::default(),
+            compute_seconds: 0.0,
+            verify_seconds: 0.0,
+        }
+    }
+
+    /// Record one timed product on `blas_threads` threads and verify it.
+    pub fn record(
+        &mut self,
+        blas_threads: usize,
+        seconds: f64,
+        pair: &(Array2<f64>, Array2<f64>),
+        product: ArrayView2<f64>,
+    ) {
+        let start = Instant::now();
+        let verdict = matmul::verify(std::slice::from_ref(pair), &[product]);
+        let checksum = matmul::checksum([product]);
+        let label = format!("BLAS {blas_threads}");
+        self.checks.record(&label, &verdict, checksum, None);
+        self.verify_seconds += start.elapsed().as_secs_f64();
+        self.compute_seconds += seconds;
+        let point = SweepPoint {
+            blas_threads,
+            seconds,
+            gflops: gflops(self.size, 1, seconds),
+        };
+        match self
+            .points
+            .iter_mut()
+            .find(|p| p.blas_threads == blas_threads)
+        {
+            Some(best) if best.seconds > seconds => *best = point,
+            Some(_) => {}
+            None => self.points.push(point),
+        }
+    }
+
+    /// Seconds spent in the products, every repeat included.
+    pub fn compute_seconds(&self) -> f64 {
+        self.compute_seconds
+    }
+
+    /// The thread count with the most GFLOP/s.
+    pub fn best(&self) -> Option<&SweepPoint> {
+        self.points
+            .iter()
+            .max_by(|a, b| a.gflops.total_cmp(&b.gflops))
+    }
+
+    /// Print the table, name the best count against the default, record the sweep and the
+    /// verdict, and finish the report (exit 1 if anything was wrong).
+    pub fn finish(self, mut report: Report) {
+        let base = self.points.first().map_or(1.0, |p| p.gflops);
+        let header = ["BLAS threads", "seconds", "GFLOP/s", "vs first"].map(String::from);
+        let rows: Vec<Vec<String>> = (self.points.iter())
+            .map(|p| {
+                vec![
+                    p.blas_threads.to_string(),
+                    format!("{:.4}", p.seconds),
+                    format!("{:.1}", p.gflops),
+                    format!("{:.2}x", p.gflops / base),
+                ]
+            })
+            .collect();
+        for line in table(&header, &rows) {
+            println!("{line}");
+        }
+        let default = (self.points.iter()).find(|p| p.blas_threads == self.default_threads);
+        if let Some(best) = self.best() {
+            let versus = match default {
+                Some(d) if d.blas_threads == best.blas_threads => {
+                    " (BLAS's default is the best count here)".to_string()
+                }
+                Some(d) => format!(
+                    ", {:.0}% more than BLAS's default of {} thread(s) ({:.1} GFLOP/s)",
+                    100.0 * (best.gflops / d.gflops - 1.0),
+                    d.blas_threads,
+                    d.gflops
+                ),
+                None => String::new(),
+            };
+            report.note(format!(
+                "best: {} BLAS thread(s), {:.1} GFLOP/s{versus}",
+                best.blas_threads, best.gflops
+            ));
+            report.extra("best_threads", best.blas_threads);
+        }
+        report.add_phase("verify", self.verify_seconds);
+        report.extra("sweep", &self.points);
+        let checksum = self.checks.checksum();
+        report.verdict(self.checks.ok(), &self.checks, checksum);
+        report.finish();
+    }
+}
+
+/// What step 05 measured: both variants on the rayon threads, and one product alone with
+/// each BLAS setting (the yardsticks the explanation compares against).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    /// Products in each variant.
+    pub tasks: usize,
+    /// Rayon threads.
+    pub rayon_threads: usize,
+    /// Logical cores of the machine.
+    pub cores: usize,
+    /// The variant with 1 BLAS thread per product.
+    pub one: Variant,
+    /// The variant with BLAS's default threads per product.
+    pub default: Variant,
+    /// Seconds for one product alone on 1 BLAS thread.
+    pub alone_one: f64,
+    /// Seconds for one product alone on BLAS's default threads.
+    pub alone_default: f64,
+}
+
+impl Measured {
+    /// Time one product of `pair` alone with 1 BLAS thread and with `default`'s threads, and
+    /// gather them with the two variants run on `rayon_threads` threads over `tasks` pairs.
+    pub fn measure(
+        pair: &(Array2<f64>, Array2<f64>),
+        tasks: usize,
+        rayon_threads: usize,
+        one: Variant,
+        default: Variant,
+    ) -> Measured {
+        let alone = |blas| {
+            let _limit = ThreadLimit::new(blas);
+            let start = Instant::now();
+            let product = pair.0.dot(&pair.1);
+            let seconds = start.elapsed().as_secs_f64();
+            drop(product);
+            seconds
+        };
+        Measured {
+            tasks,
+            rayon_threads,
+            cores: num_cpus::get(),
+            one,
+            default,
+            alone_one: alone(1),
+            alone_default: alone(default.blas_threads),
+        }
+    }
+
+    /// Seconds if `rayon_threads` products ran side by side (at most one per core), each on
+    /// one BLAS thread at its lone speed.
+    pub fn side_by_side(&self) -> f64 {
+        let lanes = self.rayon_threads.min(self.cores).max(1);
+        self.tasks as f64 * self.alone_one / lanes as f64
+    }
+
+    /// Seconds if the products ran one at a time, each on the default BLAS threads.
+    pub fn one_at_a_time(&self) -> f64 {
+        self.tasks as f64 * self.alone_default
+    }
+}
+
+/// `OpenBLAS 0.3.21`: the linked library and its version, as the explanation names it.
+pub fn blas_name() -> String {
+    match blasctl::info().version {
+        Some(v) => format!("OpenBLAS {v}"),
+        None => "This OpenBLAS".into(),
+    }
+}
+
+/// The lines step 05 prints to explain its two variants: the measurements, the two estimates,
+/// and the reading they support. `blas` names the library (see [`blas_name`]).
+pub fn explain(m: &Measured, blas: &str) -> Vec<String> {
+    let (one, default) = (m.one.seconds, m.default.seconds);
+    let t = m.default.blas_threads;
+    let ratio = default / one.max(f64::MIN_POSITIVE);
+    let serial = m.one_at_a_time();
+    let mut lines = vec![
+        format!(
+            "measured: {} products on {} rayon threads took {one:.3} s with 1 BLAS thread each, \
+             {default:.3} s with {t} ({ratio:.2}x)",
+            m.tasks, m.rayon_threads
+        ),
+        format!(
+            "one product alone: {:.3} s on 1 BLAS thread, {:.3} s on {t}",
+            m.alone_one, m.alone_default
+        ),
+        format!(
+            "estimates from those: side by side on 1 BLAS thread {:.3} s, one at a time on {t} \
+             BLAS threads {serial:.3} s",
+            m.side_by_side()
+        ),
+    ];
+    if t == 1 {
+        lines.push(
+            "BLAS's default is 1 thread here, so the variants are the same; give OpenBLAS more \
+             threads (OPENBLAS_NUM_THREADS) or more cores to see them differ"
+                .into(),
+        );
+        return lines;
+    }
+    let vs_serial = default / serial.max(f64::MIN_POSITIVE);
+    let vs_side = one / m.side_by_side().max(f64::MIN_POSITIVE);
+    if ratio < 0.95 {
+        let busy = if vs_side > 1.25 {
+            format!(
+                "; the 1-thread run took {vs_side:.2}x its side-by-side estimate, so the rayon \
+                 threads did not each have a core to themselves (is something else running?)"
+            )
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "why: BLAS's default threads were faster here ({ratio:.2}x the time){busy}"
+        ));
+    } else if ratio <= 1.05 {
+        lines.push(
+            "why: both settings kept the cores about equally busy here; the difference is \
+             within noise"
+                .into(),
+        );
+    } else {
+        lines.push(format!(
+            "why: {blas} lets one multithreaded level-3 call (dgemm) run at a time, behind a \
+             global lock, so rayon threads that call a multithreaded dgemm wait for each other; \
+             with 1 BLAS thread each call stays on its caller's thread, takes no lock, and the \
+             products run side by side"
+        ));
+        let reading = if vs_serial > 1.25 {
+            format!(
+                "slower still: threads waiting for the lock and idle BLAS threads spin on cores \
+                 the running product needs ({} x {t} threads on {} cores)",
+                m.rayon_threads, m.cores
+            )
+        } else if vs_serial >= 0.8 {
+            "which is what one product at a time looks like".to_string()
+        } else {
+            "so some products overlapped, and it was still slower than 1 BLAS thread each"
+                .to_string()
+        };
+        lines.push(format!(
+            "measured: {t} BLAS threads took {vs_serial:.2}x the one-at-a-time estimate, {reading}"
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_powers_of_two_then_the_maximum() {
+        assert_eq!(thread_counts(1), vec![1]);
+        assert_eq!(thread_counts(2), vec![1, 2]);
+        assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
+        assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
+        assert_eq!(thread_counts(0), vec![1]);
+    }
+
+    fn cell(outer: &'static str, w: usize, t: usize, gflops: f64) -> Cell {
+        Cell {
+            outer,
+            outer_workers: w,
+            blas_threads: t,
+            seconds: 1.0,
+            gflops,
+        }
+    }
+
+    #[test]
+    fn grid_tables_mark_oversubscribed_cells() {
+        let cells = [
+            cell("threads", 1, 1, 40.0),
+            cell("threads", 1, 2, 80.0),
+            cell("threads", 2, 2, 60.0),
+            cell("processes", 4, 1, 70.0),
+        ];
+        let lines = grid_table(&cells, 2);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].ends_with("BLAS 1  BLAS 2"), "{lines:?}");
+        assert!(lines[1].ends_with(" 40.0    80.0 "), "{lines:?}");
+        assert!(lines[2].ends_with("     -   60.0*"), "{lines:?}");
+        assert!(lines[3].contains("processes") && lines[3].contains("70.0*"));
+        assert_eq!(best_cell(&cells).unwrap().gflops, 80.0);
+    }
+
+    #[test]
+    fn checks_need_every_run_right_and_alike() {
+        let good = |n| matmul::Verdict {
+            checked: n,
+            wrong: vec![],
+            method: "m".into(),
+        };
+        let mut checks = Checks::default();
+        assert!(!checks.ok(), "no run is no verdict");
+        checks.record("a", &good(3), "x".into(), None);
+        checks.record("b", &good(3), "x".into(), None);
+        assert!(checks.ok() && checks.to_string().contains("2 runs (6 checked)"));
+        checks.record("c", &good(3), "y".into(), None);
+        assert!(!checks.ok() && checks.to_string().contains("c: checksum y, not x"));
+        let mut checks = Checks::default();
+        let bad = matmul::Verdict {
+            wrong: vec![1],
+            ..good(3)
+        };
+        checks.record("d", &bad, "x".into(), None);
+        checks.record("e", &good(3), "x".into(), Some("threads 2, not 1".into()));
+        let text = checks.to_string();
+        assert!(
+            text.starts_with("WRONG: 2 problem(s)") && text.contains("e: threads"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn gflops_counts_two_n_cubed_per_product() {
+        assert!((gflops(1000, 4, 2.0) - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tables_align_right() {
+        let lines = table(
+            &["a".into(), "bbb".into()],
+            &[vec!["10".into(), "2".into()]],
+        );
+        assert_eq!(lines, vec!["   a  bbb", "  10    2"]);
+    }
+
+    fn measured(one: f64, default: f64) -> Measured {
+        Measured {
+            tasks: 10,
+            rayon_threads: 2,
+            cores: 2,
+            one: Variant {
+                blas_threads: 1,
+                seconds: one,
+            },
+            default: Variant {
+                blas_threads: 2,
+                seconds: default,
+            },
+            alone_one: 0.4,
+            alone_default: 0.2,
+        }
+    }
+
+    #[test]
+    fn estimates_follow_the_lone_products() {
+        let m = measured(2.0, 2.0);
+        assert!((m.side_by_side() - 2.0).abs() < 1e-12);
+        assert!((m.one_at_a_time() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_reading_follows_the_measurements() {
+        let why = |one, default| explain(&measured(one, default), "OpenBLAS 0.3.21").join("\n");
+        // Serialised: default as slow as one product at a time, and slower than 1 thread.
+        let serial = why(1.5, 2.0);
+        assert!(serial.contains("global lock"), "{serial}");
+        assert!(
+            serial.contains("1.00x the one-at-a-time estimate, which is"),
+            "{serial}"
+        );
+        // Far slower than even one at a time: spinning on the cores.
+        let over = why(1.5, 4.0);
+        assert!(
+            over.contains("2.00x") && over.contains("slower still"),
+            "{over}"
+        );
+        let overlapped = why(1.0, 1.2);
+        assert!(
+            overlapped.contains("some products overlapped"),
+            "{overlapped}"
+        );
+        // Faster with the default, and the 1-thread run far off its estimate: a busy machine.
+        assert!(why(4.0, 3.0).contains("did not each have a core"));
+        assert!(!why(2.0, 1.5).contains("did not each have a core"));
+        assert!(why(2.0, 2.02).contains("within noise"));
+        assert!(why(2.0, 1.5).contains("default threads were faster"));
+        let mut same = measured(2.0, 2.0);
+        same.default.blas_threads = 1;
+        assert!(explain(&same, "x")
+            .join(" ")
+            .contains("the variants are the same"));
+    }
+}

@@ -1,0 +1,125 @@
+//! Exercise 3: the pairs on rayon, one BLAS thread per task, as step 5 does.
+
+use crate::probe::Probe;
+use crate::{pairs, same_products, Check, Exercise, Kind, Matrix, Mode, Pair, Speed, Variant};
+use ndarray::ArrayView2;
+use workload::matmul;
+
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/03-rayon-blas-limit/exercise.rs"]
+pub mod exercise;
+#[path = "../exercises/03-rayon-blas-limit/sequential.rs"]
+pub mod sequential;
+#[path = "../exercises/03-rayon-blas-limit/solution.rs"]
+pub mod solution;
+
+type OnRayon = fn(&[Pair], &(dyn Fn(&Matrix, &Matrix) -> Matrix + Sync)) -> Vec<Matrix>;
+
+fn pick(variant: Variant) -> OnRayon {
+    match variant {
+        Variant::Exercise => exercise::multiply_on_rayon,
+        Variant::Solution => solution::multiply_on_rayon,
+        Variant::Sequential => sequential::multiply_on_rayon,
+    }
+}
+
+fn plain(a: &Matrix, b: &Matrix) -> Matrix {
+    a.dot(b)
+}
+
+/// Run the variant with BLAS at its default (all cores) beforehand, through a probe.
+fn probed(variant: Variant, tasks: usize, n: usize) -> (Vec<Matrix>, Probe, usize, usize) {
+    let _default = blasctl::ThreadLimit::new(blasctl::max_threads());
+    let before = blasctl::num_threads();
+    let probe = Probe::new();
+    let products = pick(variant)(&pairs(tasks, n), &|a, b| {
+        probe.record();
+        a.dot(b)
+    });
+    let after = blasctl::num_threads();
+    (products, probe, before, after)
+}
+
+fn views(products: &[Matrix]) -> Vec<ArrayView2<'_, f64>> {
+    products.iter().map(|c| c.view()).collect()
+}
+
+fn products(variant: Variant, _: Mode) -> Result<(), String> {
+    for (tasks, n) in [(7, 33), (1, 1), (0, 5), (9, 8)] {
+        let pairs = pairs(tasks, n);
+        let products = pick(variant)(&pairs, &plain);
+        same_products(&pairs, &views(&products))
+            .map_err(|e| format!("{tasks} pairs of {n}x{n}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn on_rayon_threads(variant: Variant, _: Mode) -> Result<(), String> {
+    let (_, probe, _, _) = probed(variant, 8, 17);
+    probe.parallel(8)
+}
+
+fn one_blas_thread_in_tasks(variant: Variant, _: Mode) -> Result<(), String> {
+    let (_, probe, before, _) = probed(variant, 8, 17);
+    match probe.calls().iter().find(|c| c.blas_threads != 1) {
+        Some(c) => Err(format!(
+            "a task ran with {} BLAS threads (before the call: {before}), expected 1",
+            c.blas_threads
+        )),
+        None => Ok(()),
+    }
+}
+
+fn blas_restored(variant: Variant, _: Mode) -> Result<(), String> {
+    let (_, _, before, after) = probed(variant, 3, 9);
+    if after != before {
+        return Err(format!(
+            "BLAS had {before} threads before the call and {after} after: restore the limit"
+        ));
+    }
+    Ok(())
+}
+
+fn speed(variant: Variant) -> Result<Speed, String> {
+    let (tasks, n) = (32, 192);
+    let pairs = pairs(tasks, n);
+    Speed::measure(
+        format!(
+            "{tasks} pairs of {n}x{n}, {} rayon threads",
+            rayon::current_num_threads()
+        ),
+        || matmul::multiply_all(&pairs),
+        || Ok(pick(variant)(&pairs, &plain)),
+    )
+}
+
+/// The exercise, its checks and its timing.
+pub const EXERCISE: Exercise = Exercise {
+    number: 3,
+    slug: "03-rayon-blas-limit",
+    title: "Run the pairs on rayon with the BLAS limit set right",
+    hint: include_str!("../exercises/03-rayon-blas-limit/hint.md"),
+    checks: &[
+        Check {
+            name: "products equal the sequential reference, in order",
+            kind: Kind::Correctness,
+            run: products,
+        },
+        Check {
+            name: "BLAS threads are restored afterwards",
+            kind: Kind::Correctness,
+            run: blas_restored,
+        },
+        Check {
+            name: "the pairs ran on two rayon threads or more",
+            kind: Kind::Structure,
+            run: on_rayon_threads,
+        },
+        Check {
+            name: "every task ran with one BLAS thread",
+            kind: Kind::Structure,
+            run: one_blas_thread_in_tasks,
+        },
+    ],
+    speed: Some(speed),
+};

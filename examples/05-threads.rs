@@ -1,0 +1,70 @@
+//! Step 5: rayon threads over the pairs, the arrays shared with no copies.
+//!
+//! Threads share one address space, so each reads its pairs where the main thread put them.
+//! One run measures two BLAS settings per product (1 thread, and OpenBLAS's default), then
+//! explains the difference from what it measured.
+
+use blasctl::ThreadLimit;
+use workload::tuning::{self, Measured, Variant};
+use workload::{cli, matmul, steps, MatmulArgs};
+
+const STEP: &str = "05-threads";
+const ABOUT: &str = "rayon over the pairs, zero copies; BLAS threads 1 vs default, and why";
+
+fn main() {
+    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    if args.chunksize.is_some() {
+        cli::usage_error("--chunksize does not apply to 05-threads: rayon splits the work");
+    }
+    // ThreadPoolExecutor() with one thread per logical CPU
+    let threads = args.workers.unwrap_or_else(num_cpus::get);
+    let default_blas = blasctl::num_threads();
+    let mut report = steps::start(STEP, ABOUT, &args, 0);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+    let pool = pool.unwrap_or_else(|e| steps::fail(e));
+    let pairs = report.phase("create arrays", || {
+        matmul::make_pairs(args.tasks, args.size)
+    });
+    report.note(format!(
+        "rayon: {threads} threads, reading the pairs in place"
+    ));
+
+    // ANCHOR: variants
+    // BLAS's default first, then the headline: threadpool_limits(1) around the same code
+    let mut variants = Vec::new();
+    let mut products = Vec::new();
+    let mut checksums = Vec::new();
+    for (blas, phase) in [(default_blas, "compute, BLAS default"), (1, "compute")] {
+        let _limit = ThreadLimit::new(blas); // restores the default when dropped
+        products.clear(); // free the first variant's products (their checksum is kept)
+        report.note(format!(
+            "{phase}: {threads} rayon threads x {blas} BLAS thread(s)"
+        ));
+        // results = list(executor.map(operation, a, b))
+        products = report.phase(phase, || pool.install(|| matmul::multiply_par(&pairs)));
+        let seconds = report.record().phase(phase).unwrap_or_default();
+        variants.push(Variant {
+            blas_threads: blas,
+            seconds,
+        });
+        checksums.push(matmul::checksum(products.iter().map(|c| c.view())));
+    }
+    // ANCHOR_END: variants
+    report.took();
+    if checksums[0] != checksums[1] {
+        steps::fail("the two BLAS settings computed different products");
+    }
+
+    // ANCHOR: explain
+    // The yardsticks: one product alone on each setting; then the reading they support
+    let m = Measured::measure(&pairs[0], args.tasks, threads, variants[1], variants[0]);
+    for line in tuning::explain(&m, &tuning::blas_name()) {
+        report.note(line);
+    }
+    // ANCHOR_END: explain
+    report.extra("variants", &variants);
+    report.extra("pool_workers", threads);
+
+    let views: Vec<_> = products.iter().map(|c| c.view()).collect();
+    steps::finish(report, &pairs[..], &views);
+}

@@ -1,0 +1,66 @@
+//! Step 6: worker processes that share the arrays instead of copying them.
+//!
+//! The pairs are written straight into three stacks in shared memory (A, B and the products
+//! C). Each worker maps them once, then for every task index it is sent computes
+//! `C[i] = A[i]·B[i]` in place: only indices and tiny replies cross the pipes.
+
+use procpool::Pool;
+use workload::shared::{self, Stacks, SHARED_ROLE};
+use workload::{steps, MatmulArgs};
+
+const STEP: &str = "06-shared-memory";
+const ABOUT: &str = "worker processes map the inputs and write results in shared memory: no copies";
+
+fn main() {
+    // A worker maps the stacks before it says it is ready, then serves; it never returns.
+    shared::serve_if_worker();
+
+    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    // Ctrl-C removes our shared memory, then exits with status 130
+    shared::install_cleanup_handler();
+    // one worker per physical core, each with one BLAS thread: no core is asked twice
+    let workers = args.workers.unwrap_or_else(num_cpus::get_physical);
+    // a message is a few bytes, so one task per message costs nothing and balances the load
+    let chunksize = args.chunksize.unwrap_or(1);
+    let mut report = steps::start(STEP, ABOUT, &args, 0);
+    // ANCHOR: create
+    // a = np.ndarray((tasks, n, n), buffer=SharedMemory(create=True, size=...).buf), likewise b, c
+    let stacks = report.phase("create arrays", || Stacks::create(args.tasks, args.size));
+    let mut stacks = stacks.unwrap_or_else(|e| steps::fail(e));
+    // ANCHOR_END: create
+
+    // ANCHOR: pool
+    // the workers learn the stacks' names from their environment and map them at start
+    let pool = report.phase("start workers", || {
+        Pool::builder(SHARED_ROLE)
+            .workers(workers)
+            .envs([stacks.env()])
+            .envs(blasctl::child_env(1))
+            .spawn()
+    });
+    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
+    // every worker has mapped the stacks: remove the names, nothing can leak from here on
+    stacks.unlink().unwrap_or_else(|e| steps::fail(e));
+    report.note(format!(
+        "pool: {workers} workers (pids {:?}), chunksize {chunksize}, 1 BLAS thread each",
+        pool.pids()
+    ));
+    // results = pool.map(operation, range(tasks), chunksize): indices out, [worker, threads] back
+    let tasks = stacks.task_items();
+    let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));
+    let results = results.unwrap_or_else(|e| steps::fail(e));
+    // ANCHOR_END: pool
+    report.took();
+
+    report.note(format!(
+        "shared memory: {} in 3 arrays, names removed once all {workers} workers had mapped them",
+        workload::machine::human_bytes(stacks.bytes() as f64)
+    ));
+    // ANCHOR: copies
+    // array data through the pipes, counted from the messages themselves
+    let array_bytes = steps::matrix_bytes_in(&tasks) + steps::matrix_bytes_in(&results);
+    // ANCHOR_END: copies
+    let threads = steps::reported_threads(results.iter().filter_map(|r| r.first()), workers);
+    steps::close_pool(&mut report, pool, chunksize, &threads, array_bytes);
+    steps::finish(report, &stacks, &stacks.products());
+}

@@ -17,6 +17,9 @@
 //! - start workers: `ceil(W / C) · t_start`.
 //! - pools (02-04): the `compute` phase holds the copies: `products + bytes / B_pipe`, with
 //!   `bytes = 3 · tasks · 8n²` (two inputs out, one product back); shared memory (06) has none.
+//! - threads (05): each BLAS setting `t` is one pass of `tasks · F / rate(n, W, t)` (threads).
+//! - the grid (07): every cell is `tasks · F / rate(n, W, T)` for its kind, plus worker starts
+//!   in the process cells; the sweep (08): `repeats · Σ_t F / R_gemm(n, t)`.
 //! - population: fill `len · e(work) / min(W, C)` with `e` the calibrated one-thread cost of
 //!   one element; the pool of sub-arrays (11) adds `8·len / B_pipe` inside the fill and
 //!   `8·len / B_memcpy` to concatenate; the queue (13) adds `2·len · t_message` inside the fill;
@@ -236,10 +239,6 @@ fn extra_usize(v: &Value, key: &str) -> Option<usize> {
     v.get(key).and_then(Value::as_u64).map(|v| v as usize)
 }
 
-fn extra_f64(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(Value::as_f64)
-}
-
 /// Predicted seconds to create `tasks` pairs of `n x n`.
 pub fn create_seconds(cal: &Calibration, tasks: usize, n: usize) -> f64 {
     2.0 * tasks as f64 * (n * n) as f64 * cal.fill_seconds_per_element
@@ -263,13 +262,16 @@ pub fn start_seconds(cal: &Calibration, w: usize) -> f64 {
 
 /// The model for one step's run, from its record. `None` when the step is not modelled or
 /// the calibration lacks what it needs.
-pub fn predict(cal: &Calibration, record: &Record) -> Option<Prediction> {
+///
+/// `args` are the arguments the step ran with (for what its record does not carry, such as
+/// 08's `--repeats`).
+pub fn predict(cal: &Calibration, record: &Record, args: &[String]) -> Option<Prediction> {
     let stem = record.step.as_str();
     let num: u32 = stem.get(..2)?.parse().ok()?;
     match num {
         1..=6 => predict_matrix(cal, record, num),
         7 => predict_grid(cal, record),
-        8 => predict_sweep(cal, record),
+        8 => predict_sweep(cal, record, args),
         10..=14 => predict_population(cal, record, num),
         _ => None,
     }
@@ -401,6 +403,7 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
 
 fn predict_grid(cal: &Calibration, record: &Record) -> Option<Prediction> {
     let n = param(record, "size")?;
+    let tasks = param(record, "tasks")?;
     let grid = record.extra.get("grid")?.as_array()?;
     let mut rows = Vec::new();
     let mut compute = 0.0;
@@ -412,10 +415,9 @@ fn predict_grid(cal: &Calibration, record: &Record) -> Option<Prediction> {
             Some("processes") => Workers::Processes,
             _ => Workers::Threads,
         };
-        // the cell's flop count is what it computed: gflops × seconds
-        let flop = extra_f64(cell, "gflops")? * extra_f64(cell, "seconds")? * 1e9;
+        // every cell multiplies all the pairs
         let g = compute_rate(cal, n, w, t, kind)?;
-        let s = flop / (g * 1e9);
+        let s = compute_seconds(tasks, n, g);
         rows.push(s);
         compute += s;
         if kind == Workers::Processes {
@@ -424,9 +426,17 @@ fn predict_grid(cal: &Calibration, record: &Record) -> Option<Prediction> {
     }
     let parts = vec![
         part(
+            "create arrays",
+            create_seconds(cal, tasks, n),
+            format!("{tasks} pairs of {n}² in shared memory"),
+        ),
+        part(
             "compute",
             compute,
-            format!("{} grid cells, each at its regime's rate", rows.len()),
+            format!(
+                "{} grid cells of {tasks} products, each at its regime's rate",
+                rows.len()
+            ),
         ),
         part(
             "start workers",
@@ -437,27 +447,31 @@ fn predict_grid(cal: &Calibration, record: &Record) -> Option<Prediction> {
     Some(Prediction::new(parts, rows))
 }
 
-fn predict_sweep(cal: &Calibration, record: &Record) -> Option<Prediction> {
+fn predict_sweep(cal: &Calibration, record: &Record, args: &[String]) -> Option<Prediction> {
     let n = param(record, "size")?;
     let sweep = record.extra.get("sweep")?.as_array()?;
-    let reps = param(record, "tasks").unwrap_or(1);
+    // each point is the best of `--repeats` products; the compute phase holds them all
+    let reps: usize = crate::steps::arg_value(args, "--repeats")
+        .and_then(|r| r.parse().ok())
+        .or_else(|| param(record, "repeats"))?;
     let mut rows = Vec::new();
     for point in sweep {
         let t = extra_usize(point, "blas_threads")?;
         let g = cal.gemm_gflops(n, t)?;
-        rows.push(compute_seconds(reps, n, g));
+        rows.push(compute_seconds(1, n, g));
     }
+    let one_each: f64 = rows.iter().sum();
     let parts = vec![
         part(
             "create arrays",
-            create_seconds(cal, reps, n),
-            format!("{reps} pairs of {n}²"),
+            create_seconds(cal, 1, n),
+            format!("1 pair of {n}²"),
         ),
         part(
             "compute",
-            rows.iter().sum(),
+            reps as f64 * one_each,
             format!(
-                "{} settings of {reps} product(s) at the calibrated rates",
+                "{reps} repeat(s) at each of {} settings, at the calibrated rates",
                 rows.len()
             ),
         ),
@@ -744,7 +758,7 @@ mod tests {
             &[("size", 1000), ("tasks", 10)],
             serde_json::json!({}),
         );
-        let p = predict(&c, &r).unwrap();
+        let p = predict(&c, &r, &[]).unwrap();
         // create: 2·10·1e6 elements at 1 ns = 0.02 s; compute 10·2e9 flop at 80 GFLOP/s = 0.25 s
         assert!(close(p.parts[0].seconds, 0.02));
         assert!(close(p.parts[1].seconds, 0.25));
@@ -759,7 +773,7 @@ mod tests {
             &[("size", 1000), ("tasks", 10), ("workers", 2)],
             serde_json::json!({"pool_workers": 2}),
         );
-        let p = predict(&c, &r).unwrap();
+        let p = predict(&c, &r, &[]).unwrap();
         let get = |n: &str| p.parts.iter().find(|x| x.name == n).unwrap().seconds;
         assert!(close(get("start workers"), 0.01));
         // 3 matrices of 8 MB per task through pipes at 2 GB/s, inside the pool's compute
@@ -773,7 +787,7 @@ mod tests {
             &[("size", 1000), ("tasks", 10), ("workers", 2)],
             serde_json::json!({"worker_blas_threads": [1, 1]}),
         );
-        let p4 = predict(&c, &r4).unwrap();
+        let p4 = predict(&c, &r4, &[]).unwrap();
         let compute = p4.parts.iter().find(|x| x.name == "compute").unwrap();
         assert!(close(
             compute.seconds,
@@ -785,7 +799,7 @@ mod tests {
             &[("size", 1000), ("tasks", 10), ("workers", 2)],
             serde_json::json!({}),
         );
-        assert!(predict(&c, &r6)
+        assert!(predict(&c, &r6, &[])
             .unwrap()
             .parts
             .iter()
@@ -800,7 +814,7 @@ mod tests {
             &[("size", 1000), ("tasks", 4), ("workers", 2)],
             serde_json::json!({"variants": [{"blas_threads": 1, "seconds": 0.1}, {"blas_threads": 2, "seconds": 0.2}]}),
         );
-        let p = predict(&c, &r).unwrap();
+        let p = predict(&c, &r, &[]).unwrap();
         assert_eq!(p.rows.len(), 2);
         assert!(close(p.rows[0], 4.0 * 2e9 / 76e9));
         assert!(close(p.rows[1], 4.0 * 2e9 / 80e9));
@@ -811,22 +825,27 @@ mod tests {
         let c = cal();
         let grid = record(
             "07-oversubscription",
-            &[("size", 1000)],
+            &[("size", 1000), ("tasks", 1)],
             serde_json::json!({"grid": [
                 {"outer": "threads", "outer_workers": 2, "blas_threads": 2, "seconds": 1.0, "gflops": 40.0},
                 {"outer": "processes", "outer_workers": 2, "blas_threads": 1, "seconds": 0.5, "gflops": 80.0},
             ]}),
         );
-        let p = predict(&c, &grid).unwrap();
-        assert!(close(p.rows[0], 40.0 / 80.0));
-        assert!(close(p.rows[1], 40.0 / 76.0));
+        let p = predict(&c, &grid, &[]).unwrap();
+        assert!(close(p.rows[0], 2.0 / 80.0));
+        assert!(close(p.rows[1], 2.0 / 76.0));
+        let args: Vec<String> = vec!["--repeats".into(), "3".into()];
         let sweep = record(
             "08-blas-thread-sweep",
             &[("size", 1000), ("tasks", 1)],
             serde_json::json!({"sweep": [{"blas_threads": 1, "seconds": 0.05, "gflops": 40.0}, {"blas_threads": 2, "seconds": 0.025, "gflops": 80.0}], "best_threads": 2}),
         );
-        let p = predict(&c, &sweep).unwrap();
+        let p = predict(&c, &sweep, &args).unwrap();
         assert!(close(p.rows[0], 2e9 / 40e9) && close(p.rows[1], 2e9 / 80e9));
+        let compute = p.parts.iter().find(|x| x.name == "compute").unwrap();
+        assert!(close(compute.seconds, 3.0 * (2e9 / 40e9 + 2e9 / 80e9)));
+        // without a repeat count there is no prediction
+        assert!(predict(&c, &sweep, &[]).is_none());
     }
 
     #[test]
@@ -839,13 +858,13 @@ mod tests {
             &[("len", 1_000_000), ("work", 1)],
             serde_json::json!({}),
         );
-        assert!(close(predict(&c, &r).unwrap().seconds, 2e-3));
+        assert!(close(predict(&c, &r, &[]).unwrap().seconds, 2e-3));
         let q = record(
             "13-populate-queue",
             &[("len", 1000), ("work", 1), ("workers", 2)],
             serde_json::json!({"messages": 2000}),
         );
-        let p = predict(&c, &q).unwrap();
+        let p = predict(&c, &q, &[]).unwrap();
         let m = &p.within[0];
         assert_eq!(m.name, "messages");
         assert!(close(m.seconds, 2000.0 * 10e-6));
@@ -872,13 +891,13 @@ mod tests {
                 seconds: 0.5,
             },
         ];
-        let p = predict(&c, &r).unwrap();
+        let p = predict(&c, &r, &[]).unwrap();
         let note = missing_cost(&r, &p, 0.52);
         assert!(note.starts_with("compute: measured 0.500 s"), "{note}");
         assert!(unknown_step_is_not_modelled(&c));
     }
 
     fn unknown_step_is_not_modelled(c: &Calibration) -> bool {
-        predict(c, &record("99-other", &[], serde_json::json!({}))).is_none()
+        predict(c, &record("99-other", &[], serde_json::json!({})), &[]).is_none()
     }
 }

@@ -130,7 +130,7 @@ impl Measurement {
         let Some(record) = self.median_record().cloned() else {
             return;
         };
-        self.prediction = model::predict(cal, &record);
+        self.prediction = model::predict(cal, &record, &self.args);
         if let (Some(p), Some(t)) = (&self.prediction, self.took) {
             if p.seconds > 0.0 {
                 let ratio = model::ratio(t.median, p.seconds);

@@ -73,8 +73,16 @@ pub const STEPS: &[Step] = &[
     matrix("05-threads", MATMUL_FULL, MATMUL_QUICK),
     matrix("06-shared-memory", MATMUL_FULL, MATMUL_QUICK),
     // 07 and 08 choose their own (small) defaults.
-    matrix("07-oversubscription", &[], &["--size", "300"]),
-    matrix("08-blas-thread-sweep", &[], &["--size", "500"]),
+    matrix(
+        "07-oversubscription",
+        &[],
+        &["--size", "300", "--tasks", "8"],
+    ),
+    matrix(
+        "08-blas-thread-sweep",
+        &["--repeats", "3"],
+        &["--size", "500", "--repeats", "1"],
+    ),
     // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
     population("10-populate-sequential", &[], POPULATE_QUICK, &[]),
     population("11-populate-pool", &[], POPULATE_QUICK, &[]),

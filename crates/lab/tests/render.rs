@@ -74,7 +74,10 @@ fn calibration() -> Calibration {
 }
 
 fn measurement(stem: &str, sweep: Sweep, outs: &[String], cal: &Calibration) -> Measurement {
-    let mut m = Measurement::new(stem, sweep, vec!["--size".into(), "500".into()]);
+    let args = ["--size", "500", "--repeats", "1"]
+        .map(String::from)
+        .to_vec();
+    let mut m = Measurement::new(stem, sweep, args);
     m.runs = outs.iter().map(|o| run(o)).collect();
     m.finish(cal);
     m

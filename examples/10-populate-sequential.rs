@@ -4,7 +4,7 @@
 //! the same elements and must beat this loop to be worth its machinery.
 
 use ndarray::Array1;
-use workload::populate::{self, element, DEFAULT_LEN};
+use workload::populate::{self, element};
 use workload::PopulateArgs;
 
 const STEP: &str = "10-populate-sequential";
@@ -12,7 +12,7 @@ const ABOUT: &str = "a plain loop over the indices, on one core";
 
 fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, false);
-    let (len, work) = (args.len.unwrap_or(DEFAULT_LEN), args.work);
+    let (len, work) = (args.len, args.work);
     let mut report = populate::start(STEP, ABOUT, &args, len, 1, populate::ELEMENT_BYTES);
 
     // ANCHOR: loop

@@ -6,7 +6,7 @@
 
 use ndarray::Array1;
 use procpool::{default_workers, Item, Pool};
-use workload::populate::{self, DEFAULT_LEN};
+use workload::populate;
 use workload::{steps, PopulateArgs};
 
 const STEP: &str = "11-populate-pool";
@@ -28,19 +28,34 @@ fn main() {
     procpool::serve_if_worker(ROLE, populate_subarray);
 
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
-    let (len, work) = (args.len.unwrap_or(DEFAULT_LEN), args.work);
+    let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     // the sub-arrays in the workers, their copies in the parent, and the concatenated array
-    let mut report = populate::start(STEP, ABOUT, &args, len, workers, 3 * populate::ELEMENT_BYTES);
+    let mut report = populate::start(
+        STEP,
+        ABOUT,
+        &args,
+        len,
+        workers,
+        3 * populate::ELEMENT_BYTES,
+    );
 
     // ANCHOR: pool
     // indices = [(i * chunk_size, chunk_size, base_value) for i in range(num_processes)]
     let slices = populate::slices(len, workers);
-    let tasks: Vec<Item> = slices.iter().map(|r| populate::slice_task(r, work)).collect();
+    let tasks: Vec<Item> = slices
+        .iter()
+        .map(|r| populate::slice_task(r, work))
+        .collect();
     // with mp.Pool(num_processes) as pool:
-    let pool = report.phase("start workers", || Pool::builder(ROLE).workers(workers).spawn());
+    let pool = report.phase("start workers", || {
+        Pool::builder(ROLE).workers(workers).spawn()
+    });
     let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!("pool: {workers} workers (pids {:?}), chunksize 1", pool.pids()));
+    report.note(format!(
+        "pool: {workers} workers (pids {:?}), chunksize 1",
+        pool.pids()
+    ));
     //     subarrays = pool.map(populate_subarray, indices)
     let subarrays = report.phase("fill", || pool.starmap(tasks, 1));
     let subarrays = subarrays.unwrap_or_else(|e| steps::fail(e));

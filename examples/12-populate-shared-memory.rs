@@ -5,7 +5,7 @@
 
 use procpool::{default_workers, Item, Pool};
 use shmem::{Attached, SharedArray};
-use workload::populate::{self, DEFAULT_LEN};
+use workload::populate;
 use workload::{steps, PopulateArgs};
 
 const STEP: &str = "12-populate-shared-memory";
@@ -16,7 +16,11 @@ const SHARED_ENV: &str = "POPULATE_SHARED_ARRAY";
 
 // ANCHOR: worker
 /// populate_shared_subarray: write one slice in place; only "done" goes back.
-fn populate_shared_subarray(shared: &mut Attached, task: usize, item: Item) -> Result<Item, String> {
+fn populate_shared_subarray(
+    shared: &mut Attached,
+    task: usize,
+    item: Item,
+) -> Result<Item, String> {
     let (range, work) = populate::read_slice_task(task, &item)?;
     let slice = shared.as_slice_mut().get_mut(range.clone());
     let slice = slice.ok_or_else(|| format!("task {task}: {range:?} is outside the array"))?;
@@ -30,11 +34,13 @@ fn main() {
     if procpool::is_worker() {
         let descriptor = std::env::var(SHARED_ENV).unwrap_or_default();
         let mut shared = Attached::open_descriptor(&descriptor).unwrap_or_else(|e| steps::fail(e));
-        procpool::serve_if_worker(ROLE, |t, item| populate_shared_subarray(&mut shared, t, item));
+        procpool::serve_if_worker(ROLE, |t, item| {
+            populate_shared_subarray(&mut shared, t, item)
+        });
     }
 
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
-    let (len, work) = (args.len.unwrap_or(DEFAULT_LEN), args.work);
+    let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = populate::start(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);
 
@@ -44,14 +50,23 @@ fn main() {
     let mut shared = shared.unwrap_or_else(|e| steps::fail(e));
     // the workers get its name (not its bytes) in their environment
     let pool = report.phase("start workers", || {
-        Pool::builder(ROLE).workers(workers).env(SHARED_ENV, shared.descriptor()).spawn()
+        Pool::builder(ROLE)
+            .workers(workers)
+            .env(SHARED_ENV, shared.descriptor())
+            .spawn()
     });
     let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
     // every worker has mapped it (before saying it was ready): shm.unlink() can come now
     shared.unlink().unwrap_or_else(|e| steps::fail(e));
-    report.note(format!("pool: {workers} workers (pids {:?}), chunksize 1", pool.pids()));
+    report.note(format!(
+        "pool: {workers} workers (pids {:?}), chunksize 1",
+        pool.pids()
+    ));
     let slices = populate::slices(len, workers);
-    let tasks: Vec<Item> = slices.iter().map(|r| populate::slice_task(r, work)).collect();
+    let tasks: Vec<Item> = slices
+        .iter()
+        .map(|r| populate::slice_task(r, work))
+        .collect();
     // pool.map(populate_shared_subarray, indices): the parent's view sees every write
     let done = report.phase("fill", || pool.starmap(tasks, 1));
     done.unwrap_or_else(|e| steps::fail(e));

@@ -8,57 +8,64 @@
 //! each worker the next index when it returns its last value, which is the task queue the
 //! workers take from; the results come back one message each, the result queue; `close()`
 //! sends every worker one stop message, the poison pill, and waits for it to exit.
+//!
+//! The output gives the messages per second and the cost per element: multiply by the length
+//! to see what a million messages each way cost on your machine.
 
 use procpool::{default_workers, Item, Pool};
 use std::sync::Arc;
-use workload::populate::{self, DEFAULT_LEN};
+use workload::populate;
 use workload::{steps, PopulateArgs};
 
 const STEP: &str = "13-populate-queue";
-const ABOUT: &str = "one task message per index, one result message per element, a poison pill per worker";
+const ABOUT: &str =
+    "one task message per index, one result message per element, a poison pill per worker";
 const ROLE: &str = "populate-element";
-/// The default length: the tutorial's million messages each way take too long here (the
-/// output says how long, from the cost per element it measured).
-const QUEUE_LEN: usize = 100_000;
 /// Peak bytes per element: the task and result messages held as arrays, and the array.
 const BYTES_PER_ELEMENT: u64 = 512;
 
 fn main() {
-    // A worker answers each index with (index, value): populate_queue_element.
+    // A worker answers each index with (index, value): the tutorial's populate_queue_element.
     procpool::serve_if_worker(ROLE, populate::element_in_worker);
 
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
-    let (len, work) = (args.len.unwrap_or(QUEUE_LEN), args.work);
+    let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = populate::start(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
 
     // ANCHOR: queue
     // for i in range(total_size): task_queue.put(i)
     let tasks: Arc<[Item]> = (0..len).map(|i| populate::element_task(i, work)).collect();
-    let pool = report.phase("start workers", || Pool::builder(ROLE).workers(workers).spawn());
+    let pool = report.phase("start workers", || {
+        Pool::builder(ROLE).workers(workers).spawn()
+    });
     let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!("pool: {workers} workers (pids {:?}), chunksize 1", pool.pids()));
+    report.note(format!(
+        "pool: {workers} workers (pids {:?}), chunksize 1",
+        pool.pids()
+    ));
     let before = pool.stats();
-    // for _ in range(total_size): idx, value = result_queue.get(); result_array[idx] = value
-    let results = report.phase("fill", || pool.starmap(tasks, 1));
-    let results = results.unwrap_or_else(|e| steps::fail(e));
-    let array = populate::scatter(&results, len).unwrap_or_else(|e| steps::fail(e));
+    let array = report.phase("fill", || {
+        let results = pool.starmap(tasks, 1).map_err(|e| e.to_string())?;
+        // for _ in range(total_size): idx, value = result_queue.get(); result_array[idx] = value
+        populate::scatter(&results, len)
+    });
+    let array = array.unwrap_or_else(|e| steps::fail(e));
     // ANCHOR_END: queue
     report.took();
 
     // ANCHOR: rate
     let seconds = report.record().phase("fill").unwrap_or(0.0);
     let moved = pool.stats().since(&before);
-    let per_element = populate::record_messages(&mut report, &moved, seconds, len);
-    if args.len.is_none() {
-        report.note(format!(
-            "--len defaults to {QUEUE_LEN} here, not the tutorial's {DEFAULT_LEN}: at this cost \
-             per element, {DEFAULT_LEN} would take about {:.0} s",
-            per_element * DEFAULT_LEN as f64
-        ));
-    }
+    populate::record_messages(&mut report, &moved, seconds, len);
     // ANCHOR_END: rate
     // for i in range(num_processes): task_queue.put(None), then p.join()
     steps::stop_pool(&mut report, pool, 1, len as u64 * populate::ELEMENT_BYTES);
-    populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &[0..len]);
+    populate::finish(
+        report,
+        array.as_slice().unwrap_or(&[]),
+        len,
+        work,
+        &[0..len],
+    );
 }

@@ -4,7 +4,7 @@
 //! thread fills the elements it is handed, and work stealing balances the load.
 
 use ndarray::{Array1, Zip};
-use workload::populate::{self, element, DEFAULT_LEN};
+use workload::populate::{self, element};
 use workload::{steps, PopulateArgs};
 
 const STEP: &str = "14-populate-rayon";
@@ -12,7 +12,7 @@ const ABOUT: &str = "rayon threads fill one shared array with Zip::indexed(..).p
 
 fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
-    let (len, work) = (args.len.unwrap_or(DEFAULT_LEN), args.work);
+    let (len, work) = (args.len, args.work);
     // One thread per logical CPU unless told otherwise, like rayon's global pool.
     let workers = args.workers.unwrap_or_else(num_cpus::get);
     let mut report = populate::start(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);

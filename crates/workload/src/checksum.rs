@@ -57,7 +57,10 @@ mod tests {
         let a = of_slice(&[1.0, 2.0, 3.0]);
         assert_eq!(a, of_slice(&[1.0, 2.0, 3.0]));
         assert_ne!(a, of_slice(&[1.0, 3.0, 2.0]));
-        assert_ne!(a, of_slice(&[1.0, 2.0, f64::from_bits(3.0f64.to_bits() + 1)]));
+        assert_ne!(
+            a,
+            of_slice(&[1.0, 2.0, f64::from_bits(3.0f64.to_bits() + 1)])
+        );
         assert_ne!(of_slice(&[]), of_slice(&[0.0]));
     }
 

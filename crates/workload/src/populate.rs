@@ -217,18 +217,29 @@ pub fn verify(array: &[f64], len: usize, work: usize, edges: &[Range<usize>]) ->
 /// The population family's arguments (steps 10-14).
 #[derive(Parser, Debug, Clone, PartialEq, Eq)]
 pub struct PopulateArgs {
-    /// Elements in the array [default: 1000000, the tutorial's; 13-populate-queue says its own]
-    #[arg(long, value_name = "N", value_parser = positive)]
-    pub len: Option<usize>,
+    /// Elements in the array (the tutorial's 1,000,000 by default).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LEN, value_parser = positive)]
+    pub len: usize,
     /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
     #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
     pub work: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
-    #[arg(long, value_name = "COUNT", value_parser = positive)]
+    #[arg(long, value_name = "COUNT", value_parser = worker_count)]
     pub workers: Option<usize>,
     /// Also print one JSON line with every measurement (for the lab).
     #[arg(long)]
     pub json: bool,
+}
+
+/// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
+pub const MAX_WORKERS: usize = 1024;
+
+/// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
+pub fn worker_count(value: &str) -> Result<usize, String> {
+    match positive(value)? {
+        n if n > MAX_WORKERS => Err(format!("must be at most {MAX_WORKERS}, got {value}")),
+        n => Ok(n),
+    }
 }
 
 /// A clap value parser for `--work`: 1 to [`MAX_WORK`] rounds.
@@ -297,13 +308,8 @@ pub fn finish(mut report: Report, array: &[f64], len: usize, work: usize, edges:
 }
 
 /// Record the queue step's message rate: `messages` (frames both ways during the fill),
-/// `messages_per_second` and `seconds_per_element`, and return the seconds per element.
-pub fn record_messages(
-    report: &mut Report,
-    moved: &TransferStats,
-    seconds: f64,
-    len: usize,
-) -> f64 {
+/// `messages_per_second` and `seconds_per_element`.
+pub fn record_messages(report: &mut Report, moved: &TransferStats, seconds: f64, len: usize) {
     let messages = moved.frames_to_workers + moved.frames_from_workers;
     let per_second = messages as f64 / seconds.max(f64::MIN_POSITIVE);
     let per_element = seconds / len.max(1) as f64;
@@ -315,7 +321,6 @@ pub fn record_messages(
     report.extra("messages", messages);
     report.extra("messages_per_second", per_second);
     report.extra("seconds_per_element", per_element);
-    per_element
 }
 
 #[cfg(test)]
@@ -419,7 +424,10 @@ mod tests {
         let mut long = expected.clone();
         long.push(0.0);
         assert_eq!(verify(&long, 33, 5, &[]).wrong, vec![33]);
-        assert!(!verify(&expected, 33, 6, &[]).ok(), "other work, other values");
+        assert!(
+            !verify(&expected, 33, 6, &[]).ok(),
+            "other work, other values"
+        );
     }
 
     #[test]
@@ -441,7 +449,10 @@ mod tests {
         }
         assert!(verify(&array, len, work, &edges).ok());
         array[edges[1].start] = 0.5;
-        assert_eq!(verify(&array, len, work, &edges).wrong, vec![edges[1].start]);
+        assert_eq!(
+            verify(&array, len, work, &edges).wrong,
+            vec![edges[1].start]
+        );
     }
 
     #[test]
@@ -452,5 +463,8 @@ mod tests {
             .unwrap_err()
             .contains("at most 1000000000"));
         assert!(work_rounds("x").is_err());
+        assert_eq!(worker_count("3"), Ok(3));
+        assert!(worker_count("0").is_err());
+        assert!(worker_count("5000").unwrap_err().contains("at most 1024"));
     }
 }

@@ -28,6 +28,6 @@ fn main() {
     // ANCHOR_END: loop
     report.took();
 
-    let whole = [0..len];
+    let whole = populate::slices(len, 1);
     populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &whole);
 }

@@ -66,6 +66,6 @@ fn main() {
         array.as_slice().unwrap_or(&[]),
         len,
         work,
-        &[0..len],
+        &populate::slices(len, 1),
     );
 }

@@ -216,17 +216,26 @@ fn start_queue(len: &str) -> (Child, BufReader<std::process::ChildStdout>, Vec<u
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    match pool_pids(&mut stdout) {
+        Some(pids) => (child, stdout, pids),
+        None => {
+            let status = child.wait();
+            panic!("13 ended before its pool line: {status:?}");
+        }
+    }
+}
+
+/// Read lines up to `pool: 2 workers (pids [a, b]) ...` and return the pids.
+fn pool_pids(stdout: &mut impl BufRead) -> Option<Vec<u32>> {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "13 ended before its pool line"
-        );
+        if stdout.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
         if let Some(rest) = line.trim().strip_prefix("pool: 2 workers (pids [") {
-            let list = rest.split(']').next().unwrap();
-            let pids = list.split(", ").map(|p| p.parse().unwrap()).collect();
-            return (child, stdout, pids);
+            let list = rest.split(']').next()?;
+            return list.split(", ").map(|p| p.parse().ok()).collect();
         }
     }
 }

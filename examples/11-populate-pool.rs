@@ -12,6 +12,9 @@ use workload::{steps, PopulateArgs};
 const STEP: &str = "11-populate-pool";
 const ABOUT: &str = "worker processes build sub-arrays, send them back, the parent concatenates";
 const ROLE: &str = "populate-subarray";
+/// Peak bytes per element: the sub-arrays in the workers, their copies in the parent, and
+/// the concatenated array.
+const BYTES_PER_ELEMENT: u64 = 3 * populate::ELEMENT_BYTES;
 
 // ANCHOR: worker
 /// populate_subarray((start_index, size, base_value)): a new array for one slice.
@@ -30,15 +33,7 @@ fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
-    // the sub-arrays in the workers, their copies in the parent, and the concatenated array
-    let mut report = populate::start(
-        STEP,
-        ABOUT,
-        &args,
-        len,
-        workers,
-        3 * populate::ELEMENT_BYTES,
-    );
+    let mut report = populate::start(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
 
     // ANCHOR: pool
     // indices = [(i * chunk_size, chunk_size, base_value) for i in range(num_processes)]

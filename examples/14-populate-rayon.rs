@@ -30,7 +30,7 @@ fn main() {
     // ANCHOR_END: threads
     report.took();
 
-    // rayon chooses its own splits; check the ends of an even split all the same
+    // rayon splits where it likes; the verdict also samples the ends of an even split
     let edges = populate::slices(len, workers);
     populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &edges);
 }

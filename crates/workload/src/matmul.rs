@@ -6,6 +6,7 @@
 //! thread or eight, this process or a worker) gives bit-identical results, and results can be
 //! compared with `==` and hashed.
 
+use crate::checksum::Fnv;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 use std::fmt;
@@ -131,8 +132,10 @@ pub fn freivalds(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayView2<f64>, tas
 pub struct Verdict {
     /// How many results were checked.
     pub checked: usize,
-    /// Tasks whose result is wrong or missing.
+    /// Tasks (or elements) whose result is wrong or missing.
     pub wrong: Vec<usize>,
+    /// What `wrong` counts, plural: `tasks`, `indices`.
+    pub unit: &'static str,
     /// What was checked and how, for the report.
     pub method: String,
 }
@@ -152,10 +155,11 @@ impl fmt::Display for Verdict {
             let shown: Vec<String> = self.wrong.iter().take(8).map(|t| t.to_string()).collect();
             write!(
                 f,
-                "WRONG: {} of {} failed {} (tasks {}{})",
+                "WRONG: {} of {} failed {} ({} {}{})",
                 self.wrong.len(),
                 self.checked,
                 self.method,
+                self.unit,
                 shown.join(", "),
                 if self.wrong.len() > 8 { ", ..." } else { "" }
             )
@@ -207,6 +211,7 @@ pub fn verify<P: Pairs + ?Sized>(pairs: &P, products: &[ArrayView2<f64>]) -> Ver
     Verdict {
         checked: pairs.count(),
         wrong,
+        unit: "tasks",
         method: format!(
             "Freivalds' check C·x = A·(B·x), {FREIVALDS_ROUNDS} random vectors per product"
         ),
@@ -221,21 +226,15 @@ pub fn into_tasks(pairs: Vec<(Array2<f64>, Array2<f64>)>) -> Vec<Vec<ArrayD<f64>
         .collect()
 }
 
-/// An order-sensitive FNV-1a hash of every bit of every product, as 16 hex digits: two runs
-/// agree exactly when they computed the same matrices in the same order.
+/// An order-sensitive FNV-1a hash of every bit of every product (see [`crate::checksum`]), as
+/// 16 hex digits: two runs agree exactly when they computed the same matrices in the same order.
 pub fn checksum<'a>(products: impl IntoIterator<Item = ArrayView2<'a, f64>>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = Fnv::new();
     for c in products {
-        for &(rows, cols) in &[c.dim()] {
-            for word in [rows as u64, cols as u64] {
-                hash = (hash ^ word).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        for v in c.iter() {
-            hash = (hash ^ v.to_bits()).wrapping_mul(0x0100_0000_01b3);
-        }
+        let (rows, cols) = c.dim();
+        hash.array(&[rows, cols], c.iter());
     }
-    format!("{hash:016x}")
+    hash.hex()
 }
 
 #[cfg(test)]

@@ -171,19 +171,7 @@ pub fn close_pool(
     threads: &[Vec<usize>],
     array_bytes: u64,
 ) {
-    let workers = pool.workers();
-    let stats = pool.stats();
-    if let Err(e) = pool.close() {
-        fail(e);
-    }
-    report.extra("pool_workers", workers);
-    report.extra("chunksize", chunksize);
-    report.copies(Copies {
-        bytes: stats.bytes_moved(),
-        array_bytes,
-        seconds: stats.copy_seconds(),
-        messages: stats.frames_to_workers + stats.frames_from_workers,
-    });
+    stop_pool(report, pool, chunksize, array_bytes);
     let per_worker: Vec<String> = threads
         .iter()
         .enumerate()
@@ -208,6 +196,24 @@ pub fn close_pool(
         .map(|t| t.iter().copied().max().unwrap_or(0))
         .collect();
     report.extra("worker_blas_threads", flat);
+}
+
+/// Stop the pool's workers (one stop message, the "poison pill", each; exit 1 if one fails),
+/// then record and print the pool's size, chunksize and the bytes and messages it moved.
+pub fn stop_pool(report: &mut Report, pool: Pool, chunksize: usize, array_bytes: u64) {
+    let workers = pool.workers();
+    let stats = pool.stats();
+    if let Err(e) = pool.close() {
+        fail(e);
+    }
+    report.extra("pool_workers", workers);
+    report.extra("chunksize", chunksize);
+    report.copies(Copies {
+        bytes: stats.bytes_moved(),
+        array_bytes,
+        seconds: stats.copy_seconds(),
+        messages: stats.frames_to_workers + stats.frames_from_workers,
+    });
 }
 
 /// Array bytes a matrix pool step moves: two inputs out and one product back per task.

@@ -582,6 +582,7 @@ mod tests {
             checked: n,
             wrong: vec![],
             method: "m".into(),
+            unit: "tasks",
         };
         let mut checks = Checks::default();
         assert!(!checks.ok(), "no run is no verdict");

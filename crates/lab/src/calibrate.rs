@@ -48,6 +48,8 @@ pub fn serve_if_worker() {
 pub struct Plan {
     /// Matrix sizes to measure dgemm at.
     pub sizes: Vec<usize>,
+    /// `--work` values to measure the population function at.
+    pub works: Vec<u64>,
     /// Smaller buffers and fewer repeats.
     pub quick: bool,
 }
@@ -145,6 +147,11 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
     let pipe = pipe_bandwidth(if plan.quick { 4 } else { 16 })?;
     step("message cost")?;
     let message = message_seconds(if plan.quick { 500 } else { 5000 })?;
+    let mut element = Vec::new();
+    for &w in &plan.works {
+        step(&format!("population element at --work {w}"))?;
+        element.push(element_cost(w, if plan.quick { 2e7 } else { 1e8 }));
+    }
     Ok(Calibration {
         logical_cores: c,
         physical_cores: num_cpus::get_physical().max(1),
@@ -157,7 +164,7 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
         pipe_bytes_per_second: pipe,
         process_start_seconds: start,
         message_seconds: message,
-        element: Vec::<ElementCost>::new(),
+        element,
     })
 }
 
@@ -201,6 +208,24 @@ fn fill_seconds_per_element(n: usize, pairs: usize) -> Result<f64, String> {
         .and_then(|a| a.iter().next().copied())
         .ok_or("the array-creation worker returned nothing")?;
     Ok(seconds / (2 * pairs * n * n) as f64)
+}
+
+/// Seconds per element of the population function at `work`, on one thread, filling a fresh
+/// array (first touch included, as in the examples) of about `rounds / work` elements.
+fn element_cost(work: u64, rounds: f64) -> ElementCost {
+    let len = (rounds / work.max(1) as f64).clamp(1e4, 1e7) as usize;
+    let mut best = f64::INFINITY;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let mut array = vec![0.0; len];
+        workload::populate::fill(&mut array, 0, work as usize);
+        std::hint::black_box(&array);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    ElementCost {
+        work,
+        seconds: best / len as f64,
+    }
 }
 
 /// Bytes per second of copying a large buffer (best of three).

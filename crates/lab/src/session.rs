@@ -352,8 +352,17 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     sizes.dedup();
     let c = num_cpus::get().max(1);
     bar.inc_length((sizes.len() * (2 * c)) as u64 + 5);
+    let mut works: Vec<u64> = measurements
+        .iter()
+        .flat_map(|m| m.runs.iter())
+        .filter_map(|r| r.record.as_ref()?.params.get("work")?.as_u64())
+        .collect();
+    works.sort_unstable();
+    works.dedup();
+    bar.inc_length(works.len() as u64);
     let cal_plan = Plan {
         sizes,
+        works,
         quick: opts.quick,
     };
     let calibration = calibrate::calibrate(&cal_plan, |what| {

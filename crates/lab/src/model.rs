@@ -638,6 +638,9 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         ("compute", true) => {
             "contention between workers for memory bandwidth, and copies competing for the cores"
         }
+        ("fill", true) if stem.starts_with("13") => {
+            "a per-message cost above the calibrated echo: the parent dispatching one task per element"
+        }
         ("fill", true) => "a per-element cost above the calibrated one (memory bandwidth, load)",
         ("compute", false) => "overlap: copies or starts hidden behind compute",
         ("copies", true) => "the workers' side of the pipe and framing competing for the cores",

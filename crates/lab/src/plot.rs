@@ -445,7 +445,7 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     area.fill(&WHITE).map_err(err)?;
     let t = title("Population time against --work", machine);
     let (x, y) = (
-        "--work (per-element cost, log scale)",
+        "--work (rounds per element, log scale)",
         "Took (seconds, log scale)",
     );
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
@@ -466,6 +466,8 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     }
     let (xlo, xhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
+    // headroom above the data for the legend
+    let yhi = yhi * 10.0;
     let mut chart = ChartBuilder::on(&area)
         .caption(&t, (FONT, 22))
         .margin(20)

@@ -2,10 +2,11 @@
 //!
 //! One worker per logical CPU, chunksize = ceil(tasks / (4 x workers)). Every pair goes to a
 //! worker through a pipe and every product comes back the same way: the copies are the cost.
+//! The pool itself is shared by steps 2-4 (`workload::steps::matmul_on_pool`); what differs
+//! between them is only how it is configured.
 
-use procpool::{default_chunksize, default_workers, Pool};
-use std::sync::Arc;
-use workload::{matmul, steps, MatmulArgs};
+use procpool::{default_chunksize, default_workers};
+use workload::{steps, MatmulArgs};
 
 const STEP: &str = "02-naive-pool";
 const ABOUT: &str =
@@ -24,31 +25,7 @@ fn main() {
         .chunksize
         .unwrap_or_else(|| default_chunksize(args.tasks, workers));
     // ANCHOR_END: defaults
-    let extra = steps::pool_extra_matrices(workers, chunksize);
-    let mut report = steps::start(STEP, ABOUT, &args, extra);
-    let pairs = report.phase("create arrays", || {
-        matmul::make_pairs(args.tasks, args.size)
-    });
-    let tasks: Arc<[_]> = matmul::into_tasks(pairs).into();
 
-    // ANCHOR: pool
-    // with Pool(workers) as pool:
-    let pool = report.phase("start workers", || {
-        Pool::builder(steps::MATMUL_ROLE).workers(workers).spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize {chunksize}",
-        pool.pids()
-    ));
-    //     results = pool.starmap(operation, zip(a, b), chunksize)
-    let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));
-    let results = results.unwrap_or_else(|e| steps::fail(e));
-    // ANCHOR_END: pool
-    report.took();
-
-    let unpacked = steps::unpack(&results, workers);
-    let array_bytes = steps::matmul_array_bytes(args.tasks, args.size);
-    steps::close_pool(&mut report, pool, chunksize, &unpacked.threads, array_bytes);
-    steps::finish(report, &tasks[..], &unpacked.products);
+    // create the pairs, multiply them on the pool, report the copies, verify every product
+    steps::matmul_on_pool(STEP, ABOUT, &args, workers, chunksize, Vec::new());
 }

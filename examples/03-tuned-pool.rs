@@ -3,9 +3,7 @@
 //! One worker per physical core, and the tasks split into one chunk per worker, so each
 //! worker gets a single large message. The copies are exactly those of step 2.
 
-use procpool::Pool;
-use std::sync::Arc;
-use workload::{matmul, steps, MatmulArgs};
+use workload::{steps, MatmulArgs};
 
 const STEP: &str = "03-tuned-pool";
 const ABOUT: &str = "workers = physical cores, chunksize = tasks / workers";
@@ -21,28 +19,7 @@ fn main() {
     // chunksize=25 for 100 tasks on 4 workers: one chunk per worker
     let chunksize = args.chunksize.unwrap_or(args.tasks.div_ceil(workers));
     // ANCHOR_END: tuning
-    let extra = steps::pool_extra_matrices(workers, chunksize);
-    let mut report = steps::start(STEP, ABOUT, &args, extra);
-    let pairs = report.phase("create arrays", || {
-        matmul::make_pairs(args.tasks, args.size)
-    });
-    let tasks: Arc<[_]> = matmul::into_tasks(pairs).into();
 
-    let pool = report.phase("start workers", || {
-        Pool::builder(steps::MATMUL_ROLE).workers(workers).spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize {chunksize}",
-        pool.pids()
-    ));
-    // results = pool.starmap(operation, zip(a, b), chunksize=chunksize)
-    let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));
-    let results = results.unwrap_or_else(|e| steps::fail(e));
-    report.took();
-
-    let unpacked = steps::unpack(&results, workers);
-    let array_bytes = steps::matmul_array_bytes(args.tasks, args.size);
-    steps::close_pool(&mut report, pool, chunksize, &unpacked.threads, array_bytes);
-    steps::finish(report, &tasks[..], &unpacked.products);
+    // the same pool as step 2, configured as above
+    steps::matmul_on_pool(STEP, ABOUT, &args, workers, chunksize, Vec::new());
 }

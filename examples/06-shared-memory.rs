@@ -31,20 +31,13 @@ fn main() {
 
     // ANCHOR: pool
     // the workers learn the stacks' names from their environment and map them at start
-    let pool = report.phase("start workers", || {
-        Pool::builder(SHARED_ROLE)
-            .workers(workers)
-            .envs([stacks.env()])
-            .envs(blasctl::child_env(1))
-            .spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
+    let builder = Pool::builder(SHARED_ROLE)
+        .workers(workers)
+        .envs([stacks.env()])
+        .envs(blasctl::child_env(1)); // 1 BLAS thread each: one core per worker
+    let mut pool = steps::start_pool(&mut report, builder, chunksize);
     // every worker has mapped the stacks: remove the names, nothing can leak from here on
     stacks.unlink().unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize {chunksize}, 1 BLAS thread each",
-        pool.pids()
-    ));
     // results = pool.map(operation, range(tasks), chunksize): indices out, [worker, threads] back
     let tasks = stacks.task_items();
     let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));

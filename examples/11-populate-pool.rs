@@ -43,14 +43,7 @@ fn main() {
         .map(|r| populate::slice_task(r, work))
         .collect();
     // with mp.Pool(num_processes) as pool:
-    let pool = report.phase("start workers", || {
-        Pool::builder(ROLE).workers(workers).spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize 1",
-        pool.pids()
-    ));
+    let mut pool = steps::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
     //     subarrays = pool.map(populate_subarray, indices)
     let subarrays = report.phase("fill", || pool.starmap(tasks, 1));
     let subarrays = subarrays.unwrap_or_else(|e| steps::fail(e));

@@ -49,19 +49,12 @@ fn main() {
     let shared = report.phase("create arrays", || SharedArray::create(&[len]));
     let mut shared = shared.unwrap_or_else(|e| steps::fail(e));
     // the workers get its name (not its bytes) in their environment
-    let pool = report.phase("start workers", || {
-        Pool::builder(ROLE)
-            .workers(workers)
-            .env(SHARED_ENV, shared.descriptor())
-            .spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
+    let builder = Pool::builder(ROLE)
+        .workers(workers)
+        .env(SHARED_ENV, shared.descriptor());
+    let mut pool = steps::start_pool(&mut report, builder, 1);
     // every worker has mapped it (before saying it was ready): shm.unlink() can come now
     shared.unlink().unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize 1",
-        pool.pids()
-    ));
     let slices = populate::slices(len, workers);
     let tasks: Vec<Item> = slices
         .iter()

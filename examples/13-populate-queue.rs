@@ -36,14 +36,7 @@ fn main() {
     // ANCHOR: queue
     // for i in range(total_size): task_queue.put(i)
     let tasks: Arc<[Item]> = (0..len).map(|i| populate::element_task(i, work)).collect();
-    let pool = report.phase("start workers", || {
-        Pool::builder(ROLE).workers(workers).spawn()
-    });
-    let mut pool = pool.unwrap_or_else(|e| steps::fail(e));
-    report.note(format!(
-        "pool: {workers} workers (pids {:?}), chunksize 1",
-        pool.pids()
-    ));
+    let mut pool = steps::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
     let before = pool.stats();
     let array = report.phase("fill", || {
         let results = pool.starmap(tasks, 1).map_err(|e| e.to_string())?;

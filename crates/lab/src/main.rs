@@ -137,8 +137,13 @@ fn main() {
 fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let results: lab::results::Results = serde_json::from_str(&text)
+    let mut results: lab::results::Results = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
+    // The model may have changed since the measurements: compare them with it afresh.
+    let calibration = results.calibration.clone();
+    for m in &mut results.measurements {
+        m.finish(&calibration);
+    }
     let out = match out {
         Some(o) => o,
         None => path

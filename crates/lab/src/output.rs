@@ -9,12 +9,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Every file a results directory holds besides `steps/<stem>.md`.
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 6] = [
     "results.json",
     "command.md",
     "machine.md",
     "calibration.md",
     "summary.md",
+    "tutorial-vs-ours.md",
 ];
 
 fn io(path: &Path, e: std::io::Error) -> String {

@@ -13,6 +13,7 @@ pub fn markdown_files(results: &Results) -> Vec<(String, String)> {
         ("machine.md".to_string(), machine(results)),
         ("calibration.md".to_string(), calibration(results)),
         ("summary.md".to_string(), summary(results)),
+        ("tutorial-vs-ours.md".to_string(), tutorial_vs_ours(results)),
     ];
     for m in results.main() {
         files.push((format!("steps/{}.md", m.stem), step(results, m)));
@@ -179,6 +180,106 @@ pub fn summary(r: &Results) -> String {
         );
     }
     s + &footer(r)
+}
+
+/// The first tutorial's published timings (seed 000, on its author's 4-core machine, 100 pairs
+/// of 2000x2000): our step, what the tutorial ran, its `Took` in seconds. Quoted as data.
+pub const TUTORIAL_TIMINGS: [(&str, &str, f64); 4] = [
+    (
+        "01-sequential",
+        "a loop, BLAS threads inside each product",
+        11.249,
+    ),
+    (
+        "02-naive-pool",
+        "`Pool()` with default workers, `starmap`",
+        125.346,
+    ),
+    ("03-tuned-pool", "`Pool(4)`, `chunksize=25`", 112.407),
+    (
+        "04-pool-one-blas-thread",
+        "`Pool(4)`, `chunksize=25`, `OMP_NUM_THREADS=1`",
+        125.448,
+    ),
+];
+
+/// The second tutorial's claim (seed 001): speed-ups of 3x to 6x on 8-core processors for
+/// element functions that are expensive to compute.
+pub const TUTORIAL_POPULATE_SPEEDUP: (f64, f64, usize) = (3.0, 6.0, 8);
+
+/// `tutorial-vs-ours.md`: every published figure beside ours, both as seconds and as a
+/// multiple of the plain loop's time, so that machines of different speeds can be compared.
+pub fn tutorial_vs_ours(r: &Results) -> String {
+    let workload = if r.command.quick {
+        "our quick workloads (not the tutorial's)"
+    } else {
+        "the tutorial's workload"
+    };
+    let mut s = format!(
+        "| step | the tutorial ran | tutorial `Took` (4 cores) | × its loop | ours `Took` ({} logical / {} physical cores) | × our loop |\n|---|---|---:|---:|---:|---:|\n",
+        r.machine.machine.logical_cores, r.machine.machine.physical_cores
+    );
+    let loop_ours = r
+        .step("01-sequential")
+        .and_then(|m| m.took)
+        .map(|t| t.median);
+    let loop_tutorial = TUTORIAL_TIMINGS[0].2;
+    for (stem, what, theirs) in TUTORIAL_TIMINGS {
+        let ours = r.step(stem).and_then(|m| m.took).map(|t| t.median);
+        let times_ours = match (ours, loop_ours) {
+            (Some(o), Some(l)) if l > 0.0 => format!("{:.2}×", o / l),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| [{stem}]({stem}.md) | {what} | {theirs:.3} s | {:.2}× | {} | {times_ours} |",
+            theirs / loop_tutorial,
+            opt_secs(ours),
+        );
+    }
+    let (low, high, cores) = TUTORIAL_POPULATE_SPEEDUP;
+    let best = best_population_speedup(r);
+    let ours = match best {
+        Some((stem, work, x)) => format!("{x:.2}× ({stem}, `--work {work}`)"),
+        None => "–".into(),
+    };
+    let _ = writeln!(
+        s,
+        "\n| population claim | the tutorial | ours: best speed-up over 10-populate-sequential at the heaviest `--work` measured ({} logical cores) |\n|---|---|---|\n| filling an array with an expensive element function | {low:.0}× to {high:.0}× on {cores}-core processors | {ours} |",
+        r.machine.machine.logical_cores
+    );
+    let _ = writeln!(s, "\nOurs are medians of `Took` at {workload}.");
+    s + &footer(r)
+}
+
+/// The best speed-up of a parallel population step over step 10 at the heaviest `--work` that
+/// both ran: (step, work, speed-up).
+pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
+    let took = |stem: &str, work: u64| {
+        r.measurements
+            .iter()
+            .find(|m| m.stem == stem && m.sweep == Sweep::Work(work))
+            .and_then(|m| m.took)
+            .map(|t| t.median)
+    };
+    let heaviest = r
+        .measurements
+        .iter()
+        .filter_map(|m| match m.sweep {
+            Sweep::Work(w) if m.stem == "10-populate-sequential" && m.took.is_some() => Some(w),
+            _ => None,
+        })
+        .max()?;
+    let base = took("10-populate-sequential", heaviest)?;
+    [
+        "11-populate-pool",
+        "12-populate-shared-memory",
+        "13-populate-queue",
+        "14-populate-rayon",
+    ]
+    .iter()
+    .filter_map(|stem| took(stem, heaviest).map(|t| (stem.to_string(), heaviest, base / t)))
+    .max_by(|a, b| a.2.total_cmp(&b.2))
 }
 
 /// `steps/<stem>.md`: one step's runs, phases against the model, and its own table.

@@ -266,6 +266,23 @@ fn tables_and_plots_are_written_and_overwritten() {
         grid.contains("| processes | 2 | 2 | 0.120 s | 25.0 |"),
         "{grid}"
     );
+    let side = std::fs::read_to_string(dir.join("tutorial-vs-ours.md")).unwrap();
+    let row = |stem: &str| {
+        side.lines()
+            .find(|l| l.starts_with(&format!("| [{stem}]")))
+            .unwrap()
+            .to_string()
+    };
+    // the tutorial's figures as published, ours as measured: the fixture's loop took 0.100 s
+    assert!(
+        row("01-sequential").contains("| 11.249 s | 1.00× | 0.100 s | 1.00× |"),
+        "{side}"
+    );
+    assert!(
+        row("02-naive-pool").contains("| 125.346 s | 11.14× | – | – |"),
+        "{side}"
+    );
+    assert!(side.contains("3× to 6× on 8-core processors"), "{side}");
     let command = std::fs::read_to_string(dir.join("command.md")).unwrap();
     assert!(command.contains("0123abcd") && command.contains("2025-01-01"));
     let back: Results =

@@ -7,9 +7,10 @@ use crate::machine::{check_memory, human_bytes};
 use crate::matmul::{self, Pairs, Verdict};
 use crate::report::{Copies, Report};
 use ndarray::{arr1, ArrayD, ArrayView2, Ix2};
-use procpool::{Item, Pool};
+use procpool::{Item, Pool, PoolBuilder};
 use serde_json::Value;
 use std::fmt::Display;
+use std::sync::Arc;
 
 /// Refuse a workload that does not fit in memory (before allocating it), print the header and
 /// the workload line, and start the clock.
@@ -160,6 +161,55 @@ pub fn matrix_bytes_in(items: &[Item]) -> u64 {
         .filter(|a| a.ndim() == 2)
         .map(|a| (a.len() * size_of::<f64>()) as u64)
         .sum()
+}
+
+/// Start a pool's workers as the timed phase `start workers` and print the `pool:` line
+/// (workers, their pids, the chunksize); a pool that cannot start ends the run in one line.
+pub fn start_pool(report: &mut Report, builder: PoolBuilder, chunksize: usize) -> Pool {
+    let pool = report.phase("start workers", || builder.spawn());
+    let pool = pool.unwrap_or_else(|e| fail(e));
+    report.note(format!(
+        "pool: {} workers (pids {:?}), chunksize {chunksize}",
+        pool.workers(),
+        pool.pids()
+    ));
+    pool
+}
+
+/// Steps 02-04 once their configuration is chosen: create the pairs, multiply them on a pool
+/// of `workers` processes (started with `env`) in chunks of `chunksize`, report the copies and
+/// the BLAS threads the workers ran with, and verify every product.
+pub fn matmul_on_pool(
+    step: &'static str,
+    about: &'static str,
+    args: &MatmulArgs,
+    workers: usize,
+    chunksize: usize,
+    env: Vec<(&'static str, String)>,
+) {
+    let extra = pool_extra_matrices(workers, chunksize);
+    let mut report = start(step, about, args, extra);
+    let pairs = report.phase("create arrays", || {
+        matmul::make_pairs(args.tasks, args.size)
+    });
+    // the pool reads the pairs where they are: no copy but the one into the pipes
+    let tasks: Arc<[Item]> = matmul::into_tasks(pairs).into();
+
+    // ANCHOR: pool
+    // with Pool(workers) as pool:  -- each worker is this program again, in worker mode
+    let builder = Pool::builder(MATMUL_ROLE).workers(workers).envs(env);
+    let mut pool = start_pool(&mut report, builder, chunksize);
+    //     results = pool.starmap(operation, zip(a, b), chunksize)
+    let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));
+    let results = results.unwrap_or_else(|e| fail(e));
+    // ANCHOR_END: pool
+    report.took();
+
+    // each result carries the BLAS thread count OpenBLAS had in the worker that computed it
+    let unpacked = unpack(&results, workers);
+    let array_bytes = matmul_array_bytes(args.tasks, args.size);
+    close_pool(&mut report, pool, chunksize, &unpacked.threads, array_bytes);
+    finish(report, &tasks[..], &unpacked.products);
 }
 
 /// Stop the pool's workers (one stop message each), then record and print the pool's

@@ -4,15 +4,14 @@
 //! so this plain loop is the baseline every later step must beat.
 
 use indicatif::ProgressIterator;
-use workload::{report::progress, steps};
+use workload::{report::progress, steps, MatmulArgs};
+
+const STEP: &str = "01-sequential";
+const ABOUT: &str = "a plain loop; OpenBLAS uses its own threads inside each product";
 
 fn main() {
-    let (args, mut report) = steps::start(
-        "01-sequential",
-        "a plain loop; OpenBLAS uses its own threads inside each product",
-        false,
-        |_| 0,
-    );
+    let args = MatmulArgs::parse_for(STEP, ABOUT, false);
+    let mut report = steps::start(STEP, ABOUT, &args, 0);
     // ANCHOR: create
     // a = [ones((n, n)) for _ in range(tasks)], likewise b
     let pairs = report.phase("create arrays", || {
@@ -24,11 +23,15 @@ fn main() {
     // results = [operation(a, b) for a, b in zip(as, bs)]
     let products: Vec<_> = report.phase("compute", || {
         let bar = progress("multiplying", args.tasks);
-        pairs.iter().progress_with(bar).map(|(a, b)| a.dot(b)).collect()
+        pairs
+            .iter()
+            .progress_with(bar)
+            .map(|(a, b)| a.dot(b))
+            .collect()
     });
     // ANCHOR_END: compute
     report.took();
 
     let views: Vec<_> = products.iter().map(|c| c.view()).collect();
-    steps::finish(report, &pairs, &views);
+    steps::finish(report, &pairs[..], &views);
 }

@@ -141,7 +141,9 @@ impl MatmulArgs {
             (_, Some(_)) => "--chunksize",
             _ => return Ok(()),
         };
-        Err(format!("{flag} does not apply to {name}: it runs no workers"))
+        Err(format!(
+            "{flag} does not apply to {name}: it runs no workers"
+        ))
     }
 }
 
@@ -165,7 +167,10 @@ mod tests {
     fn defaults_are_the_tutorials_workload() {
         let args = try_args(&[]).unwrap();
         assert_eq!((args.size, args.tasks), (2000, 100));
-        assert_eq!((args.workers, args.chunksize, args.json), (None, None, false));
+        assert_eq!(
+            (args.workers, args.chunksize, args.json),
+            (None, None, false)
+        );
     }
 
     #[test]
@@ -195,7 +200,10 @@ mod tests {
             (&["--tasks", "-3"][..], "at least 1, got -3"),
             (&["--size", "abc"][..], "whole number, got 'abc'"),
             (&["--workers", "0"][..], "at least 1"),
-            (&["--size", "99999999999999999999999999999999999999999"][..], "--size"),
+            (
+                &["--size", "99999999999999999999999999999999999999999"][..],
+                "--size",
+            ),
             (&["--bogus"][..], "--bogus"),
         ] {
             let line = usage(args);

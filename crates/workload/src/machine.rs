@@ -128,7 +128,11 @@ pub fn check_memory(needed: u128, what: &str) -> Result<(), String> {
 }
 
 /// [`check_memory`] against a given amount (for tests).
-pub fn check_memory_against(needed: u128, available: Option<u64>, what: &str) -> Result<(), String> {
+pub fn check_memory_against(
+    needed: u128,
+    available: Option<u64>,
+    what: &str,
+) -> Result<(), String> {
     match available {
         Some(avail) if needed > avail as u128 => Err(format!(
             "{what} needs {} of memory but only {} is available; choose a smaller workload",
@@ -156,7 +160,8 @@ mod tests {
     #[test]
     fn memory_check_refuses_what_does_not_fit() {
         assert!(check_memory_against(100, Some(1000), "x").is_ok());
-        let err = check_memory_against(2_000_000_000, Some(1_000_000_000), "100 pairs").unwrap_err();
+        let err =
+            check_memory_against(2_000_000_000, Some(1_000_000_000), "100 pairs").unwrap_err();
         assert!(err.contains("2.0 GB") && err.contains("1.0 GB") && err.contains("100 pairs"));
         assert!(check_memory_against(u128::MAX, None, "x").is_err());
     }

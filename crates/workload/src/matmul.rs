@@ -6,7 +6,7 @@
 //! thread or eight, this process or a worker) gives bit-identical results, and results can be
 //! compared with `==` and hashed.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2};
 use std::fmt;
 
 /// An `n x n` matrix whose entry `(i, j)` is `((offset + row_step·i + col_step·j) mod 9) - 4`.
@@ -31,7 +31,10 @@ fn patterned(n: usize, offset: usize, row_step: usize, col_step: usize) -> Array
 
 /// The pair of `n x n` matrices of task `task`.
 pub fn make_pair(task: usize, n: usize) -> (Array2<f64>, Array2<f64>) {
-    (patterned(n, 5 * task, 3, 4), patterned(n, 7 * task + 2, 2, 7))
+    (
+        patterned(n, 5 * task, 3, 4),
+        patterned(n, 7 * task + 2, 2, 7),
+    )
 }
 
 /// All `tasks` pairs, created up front as the tutorial does.
@@ -130,27 +133,62 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Check every product with Freivalds' check; a missing product counts as wrong.
-pub fn verify(pairs: &[(Array2<f64>, Array2<f64>)], products: &[Array2<f64>]) -> Verdict {
-    let views: Vec<ArrayView2<f64>> = products.iter().map(|c| c.view()).collect();
-    verify_views(pairs, &views)
+/// Anything that holds the input pairs: a list of `(A, B)` arrays, or a pool's task list.
+pub trait Pairs {
+    /// How many pairs.
+    fn count(&self) -> usize;
+    /// Pair `task` as 2-D views, or `None` if it is not two matrices.
+    fn pair(&self, task: usize) -> Option<(ArrayView2<'_, f64>, ArrayView2<'_, f64>)>;
 }
 
-/// [`verify`] for products held as views (shared memory, for example).
-pub fn verify_views(pairs: &[(Array2<f64>, Array2<f64>)], products: &[ArrayView2<f64>]) -> Verdict {
-    let mut wrong: Vec<usize> = pairs
-        .iter()
-        .zip(products)
-        .enumerate()
-        .filter(|(task, ((a, b), c))| !freivalds(a.view(), b.view(), c.view(), *task))
-        .map(|(task, _)| task)
-        .collect();
-    wrong.extend(products.len()..pairs.len());
-    Verdict {
-        checked: pairs.len(),
-        wrong,
-        method: format!("Freivalds' check C·x = A·(B·x), {FREIVALDS_ROUNDS} random vectors per product"),
+impl Pairs for [(Array2<f64>, Array2<f64>)] {
+    fn count(&self) -> usize {
+        self.len()
     }
+    fn pair(&self, task: usize) -> Option<(ArrayView2<'_, f64>, ArrayView2<'_, f64>)> {
+        self.get(task).map(|(a, b)| (a.view(), b.view()))
+    }
+}
+
+impl Pairs for [Vec<ArrayD<f64>>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pair(&self, task: usize) -> Option<(ArrayView2<'_, f64>, ArrayView2<'_, f64>)> {
+        match self.get(task)?.as_slice() {
+            [a, b] => Some((
+                a.view().into_dimensionality().ok()?,
+                b.view().into_dimensionality().ok()?,
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Check every product with Freivalds' check; a missing product counts as wrong.
+pub fn verify<P: Pairs + ?Sized>(pairs: &P, products: &[ArrayView2<f64>]) -> Verdict {
+    let mut wrong: Vec<usize> = (0..pairs.count().min(products.len()))
+        .filter(|&task| match pairs.pair(task) {
+            Some((a, b)) => !freivalds(a, b, products[task], task),
+            None => true,
+        })
+        .collect();
+    wrong.extend(products.len()..pairs.count());
+    Verdict {
+        checked: pairs.count(),
+        wrong,
+        method: format!(
+            "Freivalds' check C·x = A·(B·x), {FREIVALDS_ROUNDS} random vectors per product"
+        ),
+    }
+}
+
+/// The pairs as a process pool's task list, `[A, B]` per task; the arrays are moved, not copied.
+pub fn into_tasks(pairs: Vec<(Array2<f64>, Array2<f64>)>) -> Vec<Vec<ArrayD<f64>>> {
+    pairs
+        .into_iter()
+        .map(|(a, b)| vec![a.into_dyn(), b.into_dyn()])
+        .collect()
 }
 
 /// An order-sensitive FNV-1a hash of every bit of every product, as 16 hex digits: two runs
@@ -174,13 +212,20 @@ pub fn checksum<'a>(products: impl IntoIterator<Item = ArrayView2<'a, f64>>) -> 
 mod tests {
     use super::*;
 
+    fn views(products: &[Array2<f64>]) -> Vec<ArrayView2<'_, f64>> {
+        products.iter().map(|c| c.view()).collect()
+    }
+
     #[test]
     fn pairs_differ_per_task_and_are_small_integers() {
         let (a0, b0) = make_pair(0, 9);
         let (a1, b1) = make_pair(1, 9);
         assert_ne!(a0, a1);
         assert_ne!(b0, b1);
-        assert!(a0.iter().chain(b0.iter()).all(|v| v.fract() == 0.0 && v.abs() <= 4.0));
+        assert!(a0
+            .iter()
+            .chain(b0.iter())
+            .all(|v| v.fract() == 0.0 && v.abs() <= 4.0));
         assert!(a0.iter().any(|v| *v != a0[[0, 0]]), "not constant");
     }
 
@@ -199,7 +244,7 @@ mod tests {
         for n in [1, 7, 33] {
             let pairs = make_pairs(3, n);
             let products = multiply_all(&pairs);
-            let verdict = verify(&pairs, &products);
+            let verdict = verify(&pairs[..], &views(&products));
             assert!(verdict.ok(), "n={n}: {verdict}");
             assert_eq!(verdict.checked, 3);
         }
@@ -210,7 +255,7 @@ mod tests {
         let pairs = make_pairs(4, 33);
         let mut products = multiply_all(&pairs);
         products[2][[17, 5]] += 1.0;
-        let verdict = verify(&pairs, &products);
+        let verdict = verify(&pairs[..], &views(&products));
         assert_eq!(verdict.wrong, vec![2]);
         assert!(verdict.to_string().starts_with("WRONG"));
     }
@@ -220,9 +265,19 @@ mod tests {
         let pairs = make_pairs(3, 7);
         let mut products = multiply_all(&pairs);
         products.swap(0, 1);
-        assert_eq!(verify(&pairs, &products).wrong, vec![0, 1]);
+        assert_eq!(verify(&pairs[..], &views(&products)).wrong, vec![0, 1]);
         products.truncate(1);
-        assert_eq!(verify(&pairs, &products).wrong, vec![0, 1, 2]);
+        assert_eq!(verify(&pairs[..], &views(&products)).wrong, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn task_lists_verify_like_pairs() {
+        let products = multiply_all(&make_pairs(3, 7));
+        let tasks = into_tasks(make_pairs(3, 7));
+        assert!(verify(&tasks[..], &views(&products)).ok());
+        let mut broken = tasks.clone();
+        broken[1].pop();
+        assert_eq!(verify(&broken[..], &views(&products)).wrong, vec![1]);
     }
 
     #[test]

@@ -197,8 +197,8 @@ impl Report {
 /// A progress bar on stderr for long loops; invisible when stderr is not a terminal, so
 /// logs and the lab see only the report.
 pub fn progress(label: &str, total: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total as u64)
-        .with_finish(indicatif::ProgressFinish::AndClear);
+    let bar =
+        indicatif::ProgressBar::new(total as u64).with_finish(indicatif::ProgressFinish::AndClear);
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("  {msg} [{bar:30}] {pos}/{len} {elapsed_precise}")
     {

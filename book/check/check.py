@@ -57,9 +57,14 @@ const imgs = Array.from(document.images).map(i => ({
 const objects = Array.from(document.querySelectorAll('object[data], embed[src]')).map(o => ({
   src: o.data || o.src}));
 const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+const empty = Array.from(main.querySelectorAll('pre code')).filter(c => {
+  const copy = c.cloneNode(true);
+  copy.querySelectorAll('.boring').forEach(b => b.remove());
+  return copy.textContent.trim() === '';
+}).length;
 const ids = Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.name);
 return {url: location.href, title: document.title, text: main.textContent,
-        imgs: imgs, objects: objects, links: links, ids: ids};
+        imgs: imgs, objects: objects, links: links, ids: ids, empty: empty};
 """
 
 # Wait (bounded) until every image has either loaded or failed.
@@ -229,6 +234,8 @@ def check_book(root, screenshots=None, shots=()):
                 at = info["text"].find(match)
                 context = " ".join(info["text"][at : at + 60].split())
                 problems.append((page, "raw marker", f"shows {context!r}"))
+            if info["empty"]:
+                problems.append((page, "empty code", f"{info['empty']} listing(s) with no code (an anchor that matched nothing?)"))
             links += [(page, href) for href in info["links"]]
             stem = os.path.splitext(page)[0]
             if screenshots and stem in shots:
@@ -283,16 +290,18 @@ def check_links(links, seen, origin, root):
 
 
 SELF_TEST_PAGES = {
-    "good.md": "# Good\n\n![plot](plot.svg)\n\nSee [the marker page](raw.md) and [a heading](good.md#good).\n",
+    "good.md": "# Good\n\n![plot](plot.svg)\n\n```rust,ignore\n{{#include ../code.rs:compute}}\n```\n\nSee [the marker page](raw.md) and [a heading](good.md#good).\n",
     "missing-image.md": "# Missing image\n\n![plot](no-such-plot.svg)\n",
     "raw.md": "# Raw marker\n\n```rust\n\\{{#include ../code.rs:compute}}\n```\n",
     "anchor.md": "# Anchor leak\n\n```rust\n{{#include ../code.rs}}\n```\n",
+    "missing-anchor.md": "# Missing anchor\n\n```rust,ignore\n{{#include ../code.rs:no_such_anchor}}\n```\n",
     "broken-link.md": "# Broken link\n\nSee [nowhere](nowhere.md) and [a lost heading](good.md#no-such-heading).\n",
 }
 SELF_TEST_EXPECT = {
     ("missing-image.html", "image"),
     ("raw.html", "raw marker"),
     ("anchor.html", "raw marker"),
+    ("missing-anchor.html", "empty code"),
     ("broken-link.html", "link"),
 }
 SELF_TEST_SVG = (

@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Open every page of the built book in headless Chromium and fail on what a reader would see
+broken: an image, plot or embedded object that did not load, a raw `{{#include` or anchor
+marker left in the text, a link inside the book that leads nowhere (a missing page, or a
+missing `#fragment` on a page of the book), or a page that did not load at all.
+
+Only the Python standard library is used: a static server on 127.0.0.1 serves the book, and
+Debian's chromedriver is driven through its W3C WebDriver HTTP interface.
+
+    python3 book/check/check.py [BOOK_HTML_DIR] [--screenshots DIR] [--shot PAGE ...]
+    python3 book/check/check.py --self-test
+
+Exit codes: 0 every page clean, 1 something is broken (each problem printed on one line),
+2 the check itself could not run (no browser, no built book).
+"""
+
+import argparse
+import base64
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1280,1000",
+]
+
+# A raw preprocessor directive or an anchor marker that leaked into the rendered text.
+RAW_MARKER = re.compile(r"\{\{#|ANCHOR(?:_END)?:")
+
+# Everything the browser can tell about one page, gathered after it has loaded.
+PAGE_PROBE = r"""
+const main = document.querySelector('main') || document.body;
+const imgs = Array.from(document.images).map(i => ({
+  src: i.currentSrc || i.src, complete: i.complete, width: i.naturalWidth}));
+const objects = Array.from(document.querySelectorAll('object[data], embed[src]')).map(o => ({
+  src: o.data || o.src}));
+const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+const empty = Array.from(main.querySelectorAll('pre code')).filter(c => {
+  const copy = c.cloneNode(true);
+  copy.querySelectorAll('.boring').forEach(b => b.remove());
+  return copy.textContent.trim() === '';
+}).length;
+const ids = Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.name);
+return {url: location.href, title: document.title, text: main.textContent,
+        imgs: imgs, objects: objects, links: links, ids: ids, empty: empty};
+"""
+
+# Wait (bounded) until every image has either loaded or failed.
+IMAGES_SETTLED = "return Array.from(document.images).every(i => i.complete);"
+
+
+class Problem(Exception):
+    """The check could not run at all (exit 2)."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the book and remembers the status of every request the browser made."""
+
+    statuses = None  # path -> status, shared per server
+
+    def log_message(self, *args):
+        pass
+
+    def send_response(self, code, message=None):
+        self.statuses[urllib.parse.urlsplit(self.path).path] = code
+        super().send_response(code, message)
+
+
+def serve(root):
+    handler = type("Handler", (QuietHandler,), {"statuses": {}})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=root)
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, handler.statuses
+
+
+class Browser:
+    """A minimal W3C WebDriver client for chromedriver: just what the check needs."""
+
+    def __init__(self):
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        driver = shutil.which("chromedriver")
+        if not chromium or not driver:
+            raise Problem(
+                "chromium and chromedriver are needed: apt-get install -y chromium chromium-driver"
+            )
+        self.profile = tempfile.mkdtemp(prefix="book-check-profile-")
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.driver = subprocess.Popen(
+            [driver, f"--port={port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.session = None
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if self._call("GET", "/status")["value"].get("ready"):
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or self.driver.poll() is not None:
+                    raise Problem("chromedriver did not start")
+                time.sleep(0.1)
+            caps = {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": CHROMIUM_FLAGS + [f"--user-data-dir={self.profile}"],
+                },
+                "pageLoadStrategy": "normal",
+                "timeouts": {"pageLoad": 30000, "script": 30000},
+            }
+            reply = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})
+            self.session = reply["value"]["sessionId"]
+        except BaseException:
+            self.close()
+            raise
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as err:
+            detail = json.load(err).get("value", {})
+            raise Problem(f"webdriver {method} {path}: {detail.get('message', err)}") from None
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.session}{path}", body)["value"]
+
+    def goto(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def run(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def screenshot(self, path):
+        with open(path, "wb") as out:
+            out.write(base64.b64decode(self.cmd("GET", "/screenshot")))
+
+    def close(self):
+        if self.session:
+            try:
+                self._call("DELETE", f"/session/{self.session}")
+            except (OSError, Problem):
+                pass
+        self.driver.terminate()
+        try:
+            self.driver.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.driver.kill()
+            self.driver.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def book_pages(root):
+    """Every HTML page the build wrote, relative to the book's root, in a stable order."""
+    pages = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("fonts", "FontAwesome", "css"))
+        for name in sorted(filenames):
+            if name.endswith(".html"):
+                pages.append(os.path.relpath(os.path.join(dirpath, name), root))
+    return pages
+
+
+def check_book(root, screenshots=None, shots=()):
+    """Visit every page; return a list of (page, kind, detail) problems."""
+    if not os.path.isfile(os.path.join(root, "index.html")):
+        raise Problem(f"no built book at {root} (run: mdbook build book)")
+    server, statuses = serve(root)
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    problems = []
+    seen = {}  # path -> set of ids on the page
+    links = []  # (page, href)
+    browser = Browser()
+    try:
+        for page in book_pages(root):
+            url = f"{origin}/{page}"
+            statuses.clear()
+            browser.goto(url)
+            deadline = time.monotonic() + 10
+            while not browser.run(IMAGES_SETTLED) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            info = browser.run(PAGE_PROBE)
+            seen["/" + page] = set(info["ids"])
+            if statuses.get("/" + page) != 200:
+                problems.append((page, "page", f"HTTP {statuses.get('/' + page)}"))
+            for img in info["imgs"]:
+                if not img["complete"] or img["width"] == 0:
+                    problems.append((page, "image", f"did not load: {img['src']}"))
+            for obj in info["objects"]:
+                path = urllib.parse.urlsplit(obj["src"]).path
+                if statuses.get(path) != 200:
+                    problems.append((page, "object", f"did not load: {obj['src']}"))
+            for path, code in sorted(statuses.items()):
+                if code >= 400 and not path.endswith("favicon.ico"):
+                    problems.append((page, "resource", f"HTTP {code}: {path}"))
+            for match in sorted(set(RAW_MARKER.findall(info["text"]))):
+                at = info["text"].find(match)
+                context = " ".join(info["text"][at : at + 60].split())
+                problems.append((page, "raw marker", f"shows {context!r}"))
+            if info["empty"]:
+                problems.append((page, "empty code", f"{info['empty']} listing(s) with no code (an anchor that matched nothing?)"))
+            links += [(page, href) for href in info["links"]]
+            stem = os.path.splitext(page)[0]
+            if screenshots and stem in shots:
+                problems += screenshot(browser, page, os.path.join(screenshots, stem + ".png"))
+        problems += check_links(links, seen, origin, root)
+        if screenshots:
+            problems += [(s + ".html", "screenshot", "no such page")
+                         for s in shots if "/" + s + ".html" not in seen]
+    finally:
+        browser.close()
+        server.shutdown()
+        server.server_close()
+    return list(dict.fromkeys(problems))  # an image zoom wrapper repeats each <img>
+
+
+def screenshot(browser, page, path):
+    """Scroll the first image (the chapter's plot) to the middle of the window and shoot."""
+    placed = browser.run(
+        "const i = Array.from(document.querySelectorAll('main img')).find(e => e.offsetWidth > 0);"
+        "if (!i) return null;"
+        "i.scrollIntoView({block: 'center'});"
+        "const r = i.getBoundingClientRect();"
+        "return {w: i.naturalWidth, top: r.top, bottom: r.bottom, h: window.innerHeight};"
+    )
+    time.sleep(0.2)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    browser.screenshot(path)
+    print(f"check: screenshot {path}")
+    if not placed:
+        return [(page, "screenshot", "no image on the page to show")]
+    if placed["w"] == 0 or placed["bottom"] < 0 or placed["top"] > placed["h"]:
+        return [(page, "screenshot", "the image is not rendered in view")]
+    return []
+
+
+def check_links(links, seen, origin, root):
+    """Same-origin links must reach a file of the book, and a fragment an id on that page."""
+    problems = []
+    for page, href in sorted(set(links)):
+        if not href.startswith(origin + "/"):
+            continue
+        parts = urllib.parse.urlsplit(href)
+        path = urllib.parse.unquote(parts.path)
+        target = path + "index.html" if path.endswith("/") else path
+        if not os.path.isfile(os.path.join(root, target.lstrip("/"))):
+            problems.append((page, "link", f"broken: {path}"))
+        elif parts.fragment and target in seen and page != "404.html":
+            # 404.html resolves its own heading links against the site root: not the book's.
+            if urllib.parse.unquote(parts.fragment) not in seen[target]:
+                problems.append((page, "link", f"no #{parts.fragment} on {target}"))
+    return problems
+
+
+SELF_TEST_PAGES = {
+    "good.md": "# Good\n\n![plot](plot.svg)\n\n```rust,ignore\n{{#include ../code.rs:compute}}\n```\n\nSee [the marker page](raw.md) and [a heading](good.md#good).\n",
+    "missing-image.md": "# Missing image\n\n![plot](no-such-plot.svg)\n",
+    "raw.md": "# Raw marker\n\n```rust\n\\{{#include ../code.rs:compute}}\n```\n",
+    "anchor.md": "# Anchor leak\n\n```rust\n{{#include ../code.rs}}\n```\n",
+    "missing-anchor.md": "# Missing anchor\n\n```rust,ignore\n{{#include ../code.rs:no_such_anchor}}\n```\n",
+    "broken-link.md": "# Broken link\n\nSee [nowhere](nowhere.md) and [a lost heading](good.md#no-such-heading).\n",
+}
+SELF_TEST_EXPECT = {
+    ("missing-image.html", "image"),
+    ("raw.html", "raw marker"),
+    ("anchor.html", "raw marker"),
+    ("missing-anchor.html", "empty code"),
+    ("broken-link.html", "link"),
+}
+SELF_TEST_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60">'
+    '<rect width="120" height="60" fill="steelblue"/></svg>\n'
+)
+
+
+def self_test(mdbook):
+    """Build a tiny book with one clean page and one defect per page; the check must report
+    every defect on its page, both broken links, and nothing on the clean page."""
+    with tempfile.TemporaryDirectory(prefix="book-check-selftest-") as tmp:
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        with open(os.path.join(tmp, "book.toml"), "w") as f:
+            f.write('[book]\ntitle = "self-test"\n\n[output.html]\nno-section-label = true\n')
+        with open(os.path.join(tmp, "code.rs"), "w") as f:
+            f.write("fn main() {\n    // ANCHOR: compute\n    let x = 1;\n    // ANCHOR_END: compute\n}\n")
+        with open(os.path.join(src, "plot.svg"), "w") as f:
+            f.write(SELF_TEST_SVG)
+        summary = "# Summary\n\n" + "".join(
+            f"- [{name}]({name})\n" for name in SELF_TEST_PAGES
+        )
+        with open(os.path.join(src, "SUMMARY.md"), "w") as f:
+            f.write(summary)
+        for name, text in SELF_TEST_PAGES.items():
+            with open(os.path.join(src, name), "w") as f:
+                f.write(text)
+        build = subprocess.run([mdbook, "build", tmp], capture_output=True, text=True)
+        if build.returncode != 0:
+            raise Problem(f"self-test: mdbook build failed: {build.stderr.strip()}")
+        problems = check_book(os.path.join(tmp, "book"))
+    found = {(page, kind) for page, kind, _ in problems}
+    failures = [f"not reported: {kind} on {page}" for page, kind in sorted(SELF_TEST_EXPECT - found)]
+    details = {d for _, kind, d in problems if kind == "link"}
+    for want in ("broken: /nowhere.html", "no #no-such-heading on /good.html"):
+        if want not in details:
+            failures.append(f"not reported: link {want}")
+    failures += [f"false alarm on good.html: {d}" for page, _, d in problems if page == "good.html"]
+    for page, kind, detail in problems:
+        print(f"self-test: found {page}: {kind}: {detail}")
+    if failures:
+        for line in failures:
+            print(f"self-test: FAILED: {line}")
+        return 1
+    print(f"self-test: ok, every planted defect was reported ({len(problems)} problems, none on the clean page)")
+    return 0
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("book", nargs="?", default=os.path.join(here, "..", "book"),
+                        help="the built book (default: book/book)")
+    parser.add_argument("--screenshots", default=os.path.join(here, "screenshots"),
+                        help="where screenshots go (default: book/check/screenshots)")
+    parser.add_argument("--shot", action="append", default=None,
+                        help="page stem to screenshot, plot in view (default: introduction, 02-naive-pool)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="prove the check fails on a book with planted defects")
+    parser.add_argument("--mdbook", default=shutil.which("mdbook") or "mdbook")
+    args = parser.parse_args()
+    started = time.monotonic()
+    try:
+        if args.self_test:
+            return self_test(args.mdbook)
+        shots = args.shot or ["introduction", "02-naive-pool"]
+        root = os.path.abspath(args.book)
+        problems = check_book(root, os.path.abspath(args.screenshots), shots)
+        pages = len(book_pages(root))
+    except Problem as err:
+        print(f"check: error: {err}", file=sys.stderr)
+        return 2
+    for page, kind, detail in problems:
+        print(f"check: {page}: {kind}: {detail}")
+    took = time.monotonic() - started
+    if problems:
+        print(f"check: FAILED, {len(problems)} problems on {pages} pages ({took:.1f} s)")
+        return 1
+    print(f"check: ok, {pages} pages, every image loaded, no raw marker, every link inside the book resolves ({took:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

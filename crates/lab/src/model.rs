@@ -587,7 +587,8 @@ pub fn missing_cost(record: &Record, prediction: &Prediction, measured_took: f64
                     }
                 }
             }
-            if worst.0 * unexplained > 0.0 {
+            // two phases can point at the same inner cost: name it once
+            if worst.0 * unexplained > 0.0 && !gaps.iter().any(|g| g.1.name == worst.1.name) {
                 gaps.push(worst);
             }
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the book and open every page in headless Chromium (see check.py).
 # Installs what is missing: mdBook (pinned) with cargo, Chromium and ChromeDriver with apt-get.
-# First proves the check fails on a book with planted defects, then checks the real book.
+# First the static numbers check (every figure in the prose comes from the generated results),
+# then the browser check; each proves first that it fails on planted defects.
 # Screenshots of the introduction and step 2 land in book/check/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y "${need[@]}" || { apt-get update && apt-get install -y "${need[@]}"; }
 fi
 
-echo "book: the check must fail on planted defects"
+echo "book: every number in the prose must come from the generated results"
+python3 book/check/numbers.py --self-test
+python3 book/check/numbers.py book/src
+
+echo "book: the browser check must fail on planted defects"
 python3 book/check/check.py --self-test
 
 echo "book: mdbook build book"

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Every measured-looking number in the book's prose must come from the generated results.
+
+Reads each chapter's markdown (every `.md` under the book's `src/` except `SUMMARY.md` and the
+generated `results/` folder), drops what is not prose (fenced code, `{{#include}}` lines,
+inline code, link and image targets, HTML comments, the step number in headings), and
+extracts every number written with a decimal point (`38.932`, `0.3.21`) or followed by a unit
+(`40 s`, `9.6 GB`, `2x`, `25%`). Each one must appear, as a whole number, in some file under
+`src/results/`: the lab's generated tables, plots and raw results, where the tutorials'
+published figures are also written out (`tutorial-vs-ours.md`). The unit may differ
+(`11.14x` in prose matches `11.14×` in a table; `38.932 seconds` matches `38.932 s`).
+
+    python3 book/check/numbers.py [BOOK_SRC_DIR]
+    python3 book/check/numbers.py --self-test
+
+Exit codes: 0 every number is sourced, 1 some are not (each printed with its file and line),
+2 the check could not run (no results to compare with).
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+# Units after a number, longest first. `x` and `×` count only when attached to the number
+# (`11x`); with a space around them they are multiplication signs (`2000 x 2000`).
+UNITS = ["GFLOP/s", "GFLOP", "GB/s", "MB/s", "seconds", "GB", "MB", "kB", "ms", "µs", "ns", "s", "%"]
+NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)+|\d+)"  # 38.932, 0.3.21, or an integer
+    r"(?:(?P<times>[x×])(?![\w])"  # 11x, 1.75×
+    r"|[  ]?(?P<unit>" + "|".join(re.escape(u) for u in UNITS) + r")(?![\w/]))?"
+)
+FENCE = re.compile(r"^\s*(```|~~~)")
+INLINE_CODE = re.compile(r"`[^`]*`")
+LINK_TARGET = re.compile(r"\]\([^)]*\)|\]\[[^\]]*\]|^\s*\[[^\]]+\]:\s*\S+")
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+HEADING_STEP = re.compile(r"^(#+\s*)(Step\s+\d+|\d+)", re.I)
+
+
+def prose_lines(text):
+    """(line number, prose) for every line of a chapter that is not code or an include."""
+    text = COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    in_fence = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence or "{{#include" in line:
+            continue
+        line = HEADING_STEP.sub(r"\1", line)
+        line = INLINE_CODE.sub(" ", line)
+        line = LINK_TARGET.sub("]", line)
+        yield number, line
+
+
+def claimed_numbers(text):
+    """(line, number as written, number) for every number the prose states as a figure."""
+    for line_no, line in prose_lines(text):
+        for m in NUMBER.finditer(line):
+            value = m.group(1)
+            if "." in value or m.group("times") or m.group("unit"):
+                yield line_no, m.group(0).strip(), value
+
+
+def sourced(results_text, value):
+    """Whether `value` appears as a whole number in the generated results."""
+    return re.search(r"(?<![\d.])" + re.escape(value) + r"(?![\d]|\.\d)", results_text) is not None
+
+
+def results_text(src):
+    folder = os.path.join(src, "results")
+    parts = []
+    for dirpath, _, files in os.walk(folder):
+        for name in sorted(files):
+            with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+                parts.append(f.read())
+    return "\n".join(parts)
+
+
+def chapters(src):
+    for dirpath, dirnames, files in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if os.path.join(dirpath, d) != os.path.join(src, "results"))
+        for name in sorted(files):
+            if name.endswith(".md") and not (dirpath == src and name == "SUMMARY.md"):
+                yield os.path.join(dirpath, name)
+
+
+def check(src):
+    """Return (unsourced numbers as (file, line, text), how many numbers were checked)."""
+    known = results_text(src)
+    if not known.strip():
+        raise SystemExit(f"numbers: error: nothing under {os.path.join(src, 'results')} to compare with")
+    missing, checked = [], 0
+    for path in chapters(src):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for line, written, value in claimed_numbers(text):
+            checked += 1
+            if not sourced(known, value):
+                missing.append((os.path.relpath(path, src), line, written))
+    return missing, checked
+
+
+SELF_TEST_RESULTS = "| step | Took |\n|---|---:|\n| 01 | 38.932 s |\n| ratio | 11.14× |\n| within 25% | 9.6 GB | 0.3.21 |\n"
+SELF_TEST_CHAPTER = """# Step 2: a pool
+
+The loop took 38.932 seconds, the pool 11.14x as long; 9.6 GB were copied, within 25%.
+OpenBLAS 0.3.21 and a 2000 x 2000 matrix are fine, so are 100 pairs and [step 7](07-x.md#a-1.5).
+Inline code is not prose: `0.125 s`.
+
+```text
+Took 12.345 seconds
+```
+
+{{#include results/m/steps/77.777.md}}
+<!-- a comment: 55.5 s -->
+
+But this figure is made up: 3.2 GB per task.
+"""
+
+
+def self_test():
+    """A chapter with sourced numbers, skipped contexts and one planted figure: exactly the
+    planted one is reported."""
+    with tempfile.TemporaryDirectory(prefix="book-numbers-selftest-") as src:
+        os.makedirs(os.path.join(src, "results", "m"))
+        with open(os.path.join(src, "results", "m", "summary.md"), "w") as f:
+            f.write(SELF_TEST_RESULTS)
+        with open(os.path.join(src, "chapter.md"), "w") as f:
+            f.write(SELF_TEST_CHAPTER)
+        with open(os.path.join(src, "SUMMARY.md"), "w") as f:
+            f.write("# Summary\n\n- [Step 4.5 at 99.9 s](chapter.md)\n")
+        missing, checked = check(src)
+    want = [("chapter.md", 14, "3.2 GB")]
+    for item in missing:
+        print(f"self-test: found {item[0]}:{item[1]}: {item[2]!r}")
+    if missing != want:
+        print(f"self-test: FAILED: expected exactly {want}, got {missing}")
+        return 1
+    print(f"self-test: ok, the planted figure was reported and nothing else ({checked} numbers read)")
+    return 0
+
+
+def main():
+    args = sys.argv[1:]
+    if args == ["--self-test"]:
+        return self_test()
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print("usage: numbers.py [BOOK_SRC_DIR] | --self-test", file=sys.stderr)
+        return 2
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.abspath(args[0] if args else os.path.join(here, "..", "src"))
+    try:
+        missing, checked = check(src)
+    except SystemExit as err:
+        print(err, file=sys.stderr)
+        return 2
+    for path, line, written in missing:
+        print(f"numbers: {path}:{line}: {written!r} is not in any file under results/")
+    if missing:
+        print(f"numbers: FAILED, {len(missing)} of {checked} numbers in the prose have no source")
+        return 1
+    print(f"numbers: ok, all {checked} numbers in the prose appear in the generated results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -452,9 +452,18 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     for m in &r.measurements {
         if let (Sweep::Work(w), Some(took)) = (m.sweep, m.took) {
             let pt = (w as f64, took.median);
-            match series.iter_mut().find(|s| s.0 == m.stem) {
+            // a step swept at another length than the others says so in the legend
+            let name = match m.args.iter().position(|a| a == "--len") {
+                Some(i) => format!(
+                    "{} (--len {})",
+                    m.stem,
+                    m.args.get(i + 1).map_or("?", |v| v)
+                ),
+                None => m.stem.clone(),
+            };
+            match series.iter_mut().find(|s| s.0 == name) {
                 Some(s) => s.1.push(pt),
-                None => series.push((m.stem.clone(), vec![pt])),
+                None => series.push((name, vec![pt])),
             }
         }
     }
@@ -480,6 +489,7 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         .x_desc(x)
         .y_desc(y)
         .x_label_formatter(&|v| format!("{v}"))
+        .light_line_style(TRANSPARENT)
         .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
@@ -569,6 +579,9 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         .x_desc(x)
         .y_desc(y)
         .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_labels(8)
+        // a log axis draws a light line at every minor step: they crowd into a grey band
+        .light_line_style(TRANSPARENT)
         .label_style((FONT, 14))
         .draw()
         .map_err(err)?;

@@ -285,7 +285,11 @@ pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
 /// `steps/<stem>.md`: one step's runs, phases against the model, and its own table.
 pub fn step(r: &Results, m: &Measurement) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "`{} {}`\n", m.stem, m.args.join(" "));
+    let _ = writeln!(
+        s,
+        "`{}`\n",
+        format!("{} {}", m.stem, m.args.join(" ")).trim_end()
+    );
     if m.status == Status::Missing {
         s.push_str("Not measured: the example was not built.\n");
         return s + &footer(r);

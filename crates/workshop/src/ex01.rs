@@ -1,10 +1,9 @@
 //! Exercise 1: tune a process pool (workers and chunksize), as step 3 does.
 
-use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Kind, Mode, PoolRun};
+use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Mode, PoolRun};
 use crate::{Speed, Variant};
 use procpool::{Item, PoolError};
 use std::sync::Arc;
-use workload::matmul;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/01-tune-pool/exercise.rs"]
@@ -91,11 +90,9 @@ fn speed(variant: Variant) -> Result<Speed, String> {
     let (tasks, n, cores) = (16, 256, num_cpus::get_physical());
     let pairs = pairs(tasks, n);
     let list = task_list(&pairs);
-    Speed::measure(
-        format!("{tasks} pairs of {n}x{n}, {cores} cores"),
-        || matmul::multiply_all(&pairs),
-        || pick(variant)(list, cores).map_err(text),
-    )
+    Speed::products(&pairs, format_args!("{cores} cores"), || {
+        pick(variant)(list, cores).map_err(text)
+    })
 }
 
 /// The exercise, its checks and its timing.
@@ -105,26 +102,10 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Tune a process pool",
     hint: include_str!("../exercises/01-tune-pool/hint.md"),
     checks: &[
-        Check {
-            name: "products equal the sequential reference",
-            kind: Kind::Correctness,
-            run: products,
-        },
-        Check {
-            name: "one worker per core",
-            kind: Kind::Structure,
-            run: one_worker_per_core,
-        },
-        Check {
-            name: "one chunk per worker",
-            kind: Kind::Structure,
-            run: one_chunk_per_worker,
-        },
-        Check {
-            name: "every worker computed tasks",
-            kind: Kind::Structure,
-            run: every_worker_busy,
-        },
+        Check::correctness("products equal the sequential reference", products),
+        Check::structure("one worker per core", one_worker_per_core),
+        Check::structure("one chunk per worker", one_chunk_per_worker),
+        Check::structure("every worker computed tasks", every_worker_busy),
     ],
     speed: Some(speed),
 };

@@ -1,9 +1,9 @@
 //! Exercise 2: pool workers with one BLAS thread each, as step 4 does.
 
-use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Kind, Mode, Pair};
+use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Mode, Pair};
 use crate::{PoolRun, Speed, Variant};
 use procpool::{Pool, PoolError};
-use workload::{matmul, steps};
+use workload::steps;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/02-one-blas-thread/exercise.rs"]
@@ -86,16 +86,12 @@ fn speed(variant: Variant) -> Result<Speed, String> {
     let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
     let pairs = pairs(tasks, n);
     let list = task_list(&pairs);
-    Speed::measure(
-        format!("{tasks} pairs of {n}x{n}, {workers} workers"),
-        || matmul::multiply_all(&pairs),
-        || {
-            let mut pool = pick(variant)(workers).map_err(text)?;
-            let results = pool.starmap(list, tasks.div_ceil(workers)).map_err(text)?;
-            pool.close().map_err(text)?;
-            Ok(results)
-        },
-    )
+    Speed::products(&pairs, format_args!("{workers} workers"), || {
+        let mut pool = pick(variant)(workers).map_err(text)?;
+        let results = pool.starmap(list, tasks.div_ceil(workers)).map_err(text)?;
+        pool.close().map_err(text)?;
+        Ok(results)
+    })
 }
 
 /// The exercise, its checks and its timing.
@@ -105,21 +101,12 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Start pool workers with one BLAS thread",
     hint: include_str!("../exercises/02-one-blas-thread/hint.md"),
     checks: &[
-        Check {
-            name: "products equal the sequential reference",
-            kind: Kind::Correctness,
-            run: products,
-        },
-        Check {
-            name: "the pool has the workers asked for",
-            kind: Kind::Structure,
-            run: worker_count,
-        },
-        Check {
-            name: "every worker runs OpenBLAS with one thread",
-            kind: Kind::Structure,
-            run: one_blas_thread_in_workers,
-        },
+        Check::correctness("products equal the sequential reference", products),
+        Check::structure("the pool has the workers asked for", worker_count),
+        Check::structure(
+            "every worker runs OpenBLAS with one thread",
+            one_blas_thread_in_workers,
+        ),
     ],
     speed: Some(speed),
 };

@@ -1,9 +1,8 @@
 //! Exercise 3: the pairs on rayon, one BLAS thread per task, as step 5 does.
 
 use crate::probe::Probe;
-use crate::{pairs, same_products, Check, Exercise, Kind, Matrix, Mode, Pair, Speed, Variant};
+use crate::{pairs, same_products, Check, Exercise, Matrix, Mode, Pair, Speed, Variant};
 use ndarray::ArrayView2;
-use workload::matmul;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/03-rayon-blas-limit/exercise.rs"]
@@ -83,14 +82,10 @@ fn blas_restored(variant: Variant, _: Mode) -> Result<(), String> {
 fn speed(variant: Variant) -> Result<Speed, String> {
     let (tasks, n) = (32, 192);
     let pairs = pairs(tasks, n);
-    Speed::measure(
-        format!(
-            "{tasks} pairs of {n}x{n}, {} rayon threads",
-            rayon::current_num_threads()
-        ),
-        || matmul::multiply_all(&pairs),
-        || Ok(pick(variant)(&pairs, &plain)),
-    )
+    let threads = rayon::current_num_threads();
+    Speed::products(&pairs, format_args!("{threads} rayon threads"), || {
+        Ok(pick(variant)(&pairs, &plain))
+    })
 }
 
 /// The exercise, its checks and its timing.
@@ -100,26 +95,19 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Run the pairs on rayon with the BLAS limit set right",
     hint: include_str!("../exercises/03-rayon-blas-limit/hint.md"),
     checks: &[
-        Check {
-            name: "products equal the sequential reference, in order",
-            kind: Kind::Correctness,
-            run: products,
-        },
-        Check {
-            name: "BLAS threads are restored afterwards",
-            kind: Kind::Correctness,
-            run: blas_restored,
-        },
-        Check {
-            name: "the pairs ran on two rayon threads or more",
-            kind: Kind::Structure,
-            run: on_rayon_threads,
-        },
-        Check {
-            name: "every task ran with one BLAS thread",
-            kind: Kind::Structure,
-            run: one_blas_thread_in_tasks,
-        },
+        Check::correctness(
+            "products equal the sequential reference, in order",
+            products,
+        ),
+        Check::correctness("BLAS threads are restored afterwards", blas_restored),
+        Check::structure(
+            "the pairs ran on two rayon threads or more",
+            on_rayon_threads,
+        ),
+        Check::structure(
+            "every task ran with one BLAS thread",
+            one_blas_thread_in_tasks,
+        ),
     ],
     speed: Some(speed),
 };

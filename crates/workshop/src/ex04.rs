@@ -1,6 +1,6 @@
 //! Exercise 4: inputs and products in shared memory, nothing copied, as step 6 does.
 
-use crate::{pairs, same_products, Check, Exercise, Kind, Mode, Pair, SharedRun, Speed, Variant};
+use crate::{pairs, same_products, Check, Exercise, Mode, Pair, SharedRun, Speed, Variant};
 use ndarray::{ArrayView2, Axis, Ix2};
 use workload::matmul;
 
@@ -103,11 +103,9 @@ fn nothing_left_behind(variant: Variant, _: Mode) -> Result<(), String> {
 fn speed(variant: Variant) -> Result<Speed, String> {
     let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
     let pairs = pairs(tasks, n);
-    Speed::measure(
-        format!("{tasks} pairs of {n}x{n}, {workers} workers"),
-        || matmul::multiply_all(&pairs),
-        || pick(variant)(&pairs, workers),
-    )
+    Speed::products(&pairs, format_args!("{workers} workers"), || {
+        pick(variant)(&pairs, workers)
+    })
 }
 
 /// The exercise, its checks and its timing.
@@ -117,26 +115,10 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Move the inputs to shared memory",
     hint: include_str!("../exercises/04-shared-memory/hint.md"),
     checks: &[
-        Check {
-            name: "products equal the sequential reference",
-            kind: Kind::Correctness,
-            run: products,
-        },
-        Check {
-            name: "nothing is left in shared memory",
-            kind: Kind::Correctness,
-            run: nothing_left_behind,
-        },
-        Check {
-            name: "no matrix went through a pipe",
-            kind: Kind::Structure,
-            run: nothing_through_pipes,
-        },
-        Check {
-            name: "every worker computed tasks",
-            kind: Kind::Structure,
-            run: workers_computed,
-        },
+        Check::correctness("products equal the sequential reference", products),
+        Check::correctness("nothing is left in shared memory", nothing_left_behind),
+        Check::structure("no matrix went through a pipe", nothing_through_pipes),
+        Check::structure("every worker computed tasks", workers_computed),
     ],
     speed: Some(speed),
 };

@@ -1,7 +1,7 @@
 //! Exercise 5: populate an array on rayon's threads, as step 14 does.
 
 use crate::probe::Probe;
-use crate::{Check, Exercise, Kind, Mode, Speed, Variant};
+use crate::{Check, Exercise, Mode, Speed, Variant};
 use ndarray::Array1;
 
 #[allow(unused_imports, unused_variables, dead_code)]
@@ -80,16 +80,11 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Populate an array in parallel with rayon",
     hint: include_str!("../exercises/05-populate-rayon/hint.md"),
     checks: &[
-        Check {
-            name: "values equal the sequential fill",
-            kind: Kind::Correctness,
-            run: values,
-        },
-        Check {
-            name: "the elements were filled on two rayon threads or more",
-            kind: Kind::Structure,
-            run: on_rayon_threads,
-        },
+        Check::correctness("values equal the sequential fill", values),
+        Check::structure(
+            "the elements were filled on two rayon threads or more",
+            on_rayon_threads,
+        ),
     ],
     speed: Some(speed),
 };

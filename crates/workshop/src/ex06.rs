@@ -1,7 +1,7 @@
 //! Exercise 6: where a pool starts to pay off, measured on the learner's own machine.
 
 use crate::answer::{self, Row};
-use crate::{Check, Exercise, Kind, Mode, Variant};
+use crate::{Check, Exercise, Mode, Variant};
 use workload::steps;
 
 #[allow(unused_imports, unused_variables, dead_code)]
@@ -90,21 +90,12 @@ pub const EXERCISE: Exercise = Exercise {
     title: "Find where a pool starts to pay off",
     hint: include_str!("../exercises/06-pool-crossover/hint.md"),
     checks: &[
-        Check {
-            name: "measure gives one row with two positive times",
-            kind: Kind::Correctness,
-            run: rows,
-        },
-        Check {
-            name: "the answer file is complete and agrees with its own table",
-            kind: Kind::Correctness,
-            run: answer_file,
-        },
-        Check {
-            name: "the pool really ran",
-            kind: Kind::Structure,
-            run: pool_ran,
-        },
+        Check::correctness("measure gives one row with two positive times", rows),
+        Check::correctness(
+            "the answer file is complete and agrees with its own table",
+            answer_file,
+        ),
+        Check::structure("the pool really ran", pool_ran),
     ],
     speed: None,
 };

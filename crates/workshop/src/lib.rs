@@ -206,6 +206,32 @@ pub struct Check {
     pub run: fn(Variant, Mode) -> Result<(), String>,
 }
 
+impl Check {
+    /// A [`Kind::Correctness`] check.
+    pub const fn correctness(
+        name: &'static str,
+        run: fn(Variant, Mode) -> Result<(), String>,
+    ) -> Check {
+        Check {
+            name,
+            kind: Kind::Correctness,
+            run,
+        }
+    }
+
+    /// A [`Kind::Structure`] check.
+    pub const fn structure(
+        name: &'static str,
+        run: fn(Variant, Mode) -> Result<(), String>,
+    ) -> Check {
+        Check {
+            name,
+            kind: Kind::Structure,
+            run,
+        }
+    }
+}
+
 /// One advisory timing: the sequential reference against the variant, once each.
 pub struct Speed {
     /// The workload, in words.
@@ -234,6 +260,21 @@ impl Speed {
             sequential_seconds,
             yours_seconds,
         })
+    }
+
+    /// Time `yours` on the matrix exercises' task, `pairs`, against the sequential products;
+    /// `setting` ends the workload's description (`"2 workers"`).
+    pub fn products<Y>(
+        pairs: &[Pair],
+        setting: impl std::fmt::Display,
+        yours: impl FnOnce() -> Result<Y, String>,
+    ) -> Result<Speed, String> {
+        let n = pairs.first().map_or(0, |(a, _)| a.nrows());
+        Speed::measure(
+            format!("{} pairs of {n}x{n}, {setting}", pairs.len()),
+            || matmul::multiply_all(pairs),
+            yours,
+        )
     }
 }
 

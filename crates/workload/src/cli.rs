@@ -172,10 +172,7 @@ pub struct GridArgs {
 impl GridArgs {
     /// Parse, fill in the default lists, and check the lists against the machine.
     pub fn parse_for(name: &'static str, about: &'static str) -> Self {
-        let mut args: Self = parse(name, about);
-        args.resolve(blasctl::max_threads())
-            .unwrap_or_else(|line| usage_error(line));
-        args
+        parse_resolved(name, about, Self::resolve)
     }
 
     /// Fill in the default lists for `cores` logical cores and check the given ones: at most
@@ -190,12 +187,7 @@ impl GridArgs {
         }
         dedup_sorted(&mut self.workers);
         dedup_sorted(&mut self.blas_threads);
-        check_at_most(
-            &self.blas_threads,
-            cores,
-            "--blas-threads",
-            "the logical cores",
-        )?;
+        check_blas_threads(&self.blas_threads, cores)?;
         check_at_most(
             &self.workers,
             4 * cores,
@@ -206,13 +198,7 @@ impl GridArgs {
 
     /// The same workload as matrix-step arguments (for the memory check and the report).
     pub fn workload(&self) -> MatmulArgs {
-        MatmulArgs {
-            size: self.size,
-            tasks: self.tasks,
-            workers: None,
-            chunksize: None,
-            json: self.json,
-        }
+        MatmulArgs::unpooled(self.size, self.tasks, self.json)
     }
 }
 
@@ -237,10 +223,7 @@ pub struct SweepArgs {
 impl SweepArgs {
     /// Parse, fill in the default list, and check it against the machine.
     pub fn parse_for(name: &'static str, about: &'static str) -> Self {
-        let mut args: Self = parse(name, about);
-        args.resolve(blasctl::max_threads())
-            .unwrap_or_else(|line| usage_error(line));
-        args
+        parse_resolved(name, about, Self::resolve)
     }
 
     /// Fill in `1..=cores` when no list was given; refuse counts above `cores`, and a repeat
@@ -251,24 +234,43 @@ impl SweepArgs {
         }
         dedup_sorted(&mut self.blas_threads);
         check_at_most(&[self.repeats], 1000, "--repeats", "1000")?;
-        check_at_most(
-            &self.blas_threads,
-            cores,
-            "--blas-threads",
-            "the logical cores",
-        )
+        check_blas_threads(&self.blas_threads, cores)
     }
 
     /// The workload as matrix-step arguments: one pair (for the memory check and the report).
     pub fn workload(&self) -> MatmulArgs {
+        MatmulArgs::unpooled(self.size, 1, self.json)
+    }
+}
+
+/// Parse `A`, then fill in and check its lists for this machine's logical cores; a list that
+/// does not fit is a usage error.
+fn parse_resolved<A: Parser>(
+    name: &'static str,
+    about: &'static str,
+    resolve: fn(&mut A, usize) -> Result<(), String>,
+) -> A {
+    let mut args: A = parse(name, about);
+    resolve(&mut args, blasctl::max_threads()).unwrap_or_else(|line| usage_error(line));
+    args
+}
+
+impl MatmulArgs {
+    /// A workload with no pool settings.
+    fn unpooled(size: usize, tasks: usize, json: bool) -> MatmulArgs {
         MatmulArgs {
-            size: self.size,
-            tasks: 1,
+            size,
+            tasks,
             workers: None,
             chunksize: None,
-            json: self.json,
+            json,
         }
     }
+}
+
+/// OpenBLAS is given at most one thread per logical core.
+fn check_blas_threads(list: &[usize], cores: usize) -> Result<(), String> {
+    check_at_most(list, cores, "--blas-threads", "the logical cores")
 }
 
 fn dedup_sorted(list: &mut Vec<usize>) {

@@ -350,6 +350,38 @@ fn f64s_mut(map: &mut MmapMut, len: usize) -> &mut [f64] {
     unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<f64>(), len) }
 }
 
+/// The accessors [`SharedArray`] and [`Attached`] share: both hold `shape`, `len` (elements)
+/// and `map` (the mapping).
+macro_rules! array_accessors {
+    () => {
+        /// The array's shape.
+        pub fn shape(&self) -> &[usize] {
+            &self.shape
+        }
+
+        /// The whole array, read-only.
+        pub fn view(&self) -> ArrayViewD<'_, f64> {
+            view_of(&self.shape, self.as_slice())
+        }
+
+        /// The whole array, writable.
+        pub fn view_mut(&mut self) -> ArrayViewMutD<'_, f64> {
+            let len = self.len;
+            view_mut_of(&self.shape, f64s_mut(&mut self.map, len))
+        }
+
+        /// The elements in row-major order.
+        pub fn as_slice(&self) -> &[f64] {
+            f64s(&self.map, self.len)
+        }
+
+        /// The elements in row-major order, writable.
+        pub fn as_slice_mut(&mut self) -> &mut [f64] {
+            f64s_mut(&mut self.map, self.len)
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The owner.
 
@@ -417,36 +449,12 @@ impl SharedArray {
         &self.name
     }
 
-    /// The array's shape.
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
     /// `name:dim0xdim1...`: everything a worker needs for [`Attached::open_descriptor`].
     pub fn descriptor(&self) -> String {
         format_descriptor(&self.name, &self.shape)
     }
 
-    /// The whole array, read-only.
-    pub fn view(&self) -> ArrayViewD<'_, f64> {
-        view_of(&self.shape, self.as_slice())
-    }
-
-    /// The whole array, writable.
-    pub fn view_mut(&mut self) -> ArrayViewMutD<'_, f64> {
-        let len = self.len;
-        view_mut_of(&self.shape, f64s_mut(&mut self.map, len))
-    }
-
-    /// The elements in row-major order.
-    pub fn as_slice(&self) -> &[f64] {
-        f64s(&self.map, self.len)
-    }
-
-    /// The elements in row-major order, writable.
-    pub fn as_slice_mut(&mut self) -> &mut [f64] {
-        f64s_mut(&mut self.map, self.len)
-    }
+    array_accessors!();
 
     /// Remove the name now; calling it again does nothing. Call it once every worker has
     /// attached: the mappings stay valid, and from here on nothing can leak, even on SIGKILL.
@@ -554,31 +562,7 @@ impl Attached {
         &self.name
     }
 
-    /// The array's shape.
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    /// The whole array, read-only.
-    pub fn view(&self) -> ArrayViewD<'_, f64> {
-        view_of(&self.shape, self.as_slice())
-    }
-
-    /// The whole array, writable.
-    pub fn view_mut(&mut self) -> ArrayViewMutD<'_, f64> {
-        let len = self.len;
-        view_mut_of(&self.shape, f64s_mut(&mut self.map, len))
-    }
-
-    /// The elements in row-major order.
-    pub fn as_slice(&self) -> &[f64] {
-        f64s(&self.map, self.len)
-    }
-
-    /// The elements in row-major order, writable.
-    pub fn as_slice_mut(&mut self) -> &mut [f64] {
-        f64s_mut(&mut self.map, self.len)
-    }
+    array_accessors!();
 }
 
 #[cfg(test)]

@@ -318,21 +318,13 @@ pub fn step(r: &Results, m: &Measurement) -> String {
     }
     if let (Some(rec), Some(p)) = (m.median_record(), &m.prediction) {
         s.push_str("\nThe median run's phases against the model:\n\n| phase | measured | predicted | how |\n|---|---:|---:|---|\n");
-        for part in &p.parts {
+        // parts within another are named in parentheses
+        let parts = p.parts.iter().map(|x| (x, x.name.clone()));
+        let within = p.within.iter().map(|x| (x, format!("({})", x.name)));
+        for (part, name) in parts.chain(within) {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} |",
-                part.name,
-                opt_secs(model::measured_part(rec, &part.name)),
-                secs(part.seconds),
-                part.how
-            );
-        }
-        for part in &p.within {
-            let _ = writeln!(
-                s,
-                "| ({}) | {} | {} | {} |",
-                part.name,
+                "| {name} | {} | {} | {} |",
                 opt_secs(model::measured_part(rec, &part.name)),
                 secs(part.seconds),
                 part.how

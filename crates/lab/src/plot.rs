@@ -2,6 +2,8 @@
 //! axes with units; a plot whose data did not run says so instead of drawing nothing.
 
 use crate::results::{Measurement, Results, Sweep};
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
@@ -50,13 +52,83 @@ fn title(what: &str, machine: &str) -> String {
     format!("{what} — machine {machine}")
 }
 
-/// An empty plot that says why it is empty, with the title and axes it would have had.
-fn no_data(area: &Area, title: &str, x: &str, y: &str, why: &str) -> Result<(), String> {
-    let mut chart = ChartBuilder::on(area)
+/// A white canvas of the plots' size, written to `path`.
+fn canvas(path: &Path) -> Result<Area<'_>, String> {
+    let area = SVGBackend::new(path, SIZE).into_drawing_area();
+    area.fill(&WHITE).map_err(err)?;
+    Ok(area)
+}
+
+/// A chart builder with the plots' caption, margin and label areas.
+fn frame<'a, 'b>(
+    area: &'a Area<'b>,
+    title: &str,
+    y_area: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder
         .caption(title, (FONT, 22))
         .margin(20)
         .x_label_area_size(50)
-        .y_label_area_size(70)
+        .y_label_area_size(y_area);
+    builder
+}
+
+type Chart<'a, X, Y> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>;
+
+/// The mesh with its axis descriptions and label font; the caller adds the rest and draws it.
+fn mesh<'a, 'b, X, Y>(
+    chart: &'b mut Chart<'a, X, Y>,
+    x: &str,
+    y: &str,
+) -> MeshStyle<'a, 'b, X, Y, SVGBackend<'a>>
+where
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut style = chart.configure_mesh();
+    style.x_desc(x).y_desc(y).label_style((FONT, 14));
+    style
+}
+
+/// The legend box of the series labels at `position`.
+fn legend<X: Ranged, Y: Ranged>(
+    chart: &mut Chart<'_, X, Y>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(err)
+}
+
+/// A line through `pts` (with dots of `point_size`, none when 0) and its legend entry.
+fn line<X: Ranged, Y: Ranged>(
+    chart: &mut Chart<'_, X, Y>,
+    pts: Vec<(X::ValueType, Y::ValueType)>,
+    style: ShapeStyle,
+    point_size: u32,
+    label: impl Into<String>,
+) -> Result<(), String>
+where
+    X::ValueType: Clone + 'static,
+    Y::ValueType: Clone + 'static,
+{
+    chart
+        .draw_series(LineSeries::new(pts, style).point_size(point_size))
+        .map_err(err)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
+/// An empty plot that says why it is empty, with the title and axes it would have had.
+fn no_data(area: &Area, title: &str, x: &str, y: &str, why: &str) -> Result<(), String> {
+    let mut chart = frame(area, title, 70)
         .build_cartesian_2d(0f64..1f64, 0f64..1f64)
         .map_err(err)?;
     chart
@@ -88,8 +160,7 @@ fn category(labels: &[String], v: f64) -> String {
 
 /// Median `Took` per step as horizontal bars, min–max whiskers, and the model's prediction.
 fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("Took per step (median, min–max, model)", machine);
     let (x, y) = ("Took (seconds)", "step");
     let rows: Vec<(String, f64, f64, f64, Option<f64>)> = r
@@ -117,21 +188,13 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
     // first step at the top
     let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
     let yi = |i: usize| (n - 1 - i) as f64;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(200)
+    let mut chart = frame(&area, &t, 200)
         .build_cartesian_2d(0f64..right.max(1e-3), 0f64..n as f64)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, x, y)
         .disable_y_mesh()
-        .x_desc(x)
-        .y_desc(y)
         .y_labels(2 * n + 1)
         .y_label_formatter(&|v| category(&labels, *v))
-        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
     chart
@@ -172,14 +235,7 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
                 PALETTE[3].stroke_width(3),
             )
         });
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     area.present().map_err(err)
 }
 
@@ -197,8 +253,7 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// Measured against predicted, log-log, with the 25% band.
 fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("Measured vs model per step (band: ±25%)", machine);
     let (x, y) = (
         "predicted Took (seconds, log scale)",
@@ -215,29 +270,21 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
         return no_data(&area, &t, x, y, "no modelled step ran");
     }
     let (lo, hi) = log_range(points.iter().flat_map(|p| [p.1, p.2]));
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
+    let mut chart = frame(&area, &t, 80)
         .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x)
-        .y_desc(y)
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(err)?;
-    let line = |f: f64| vec![(lo, lo * f), (hi, hi * f)];
-    chart
-        .draw_series(LineSeries::new(line(1.0), BLACK.stroke_width(1)))
-        .map_err(err)?
-        .label("measured = predicted")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    mesh(&mut chart, x, y).draw().map_err(err)?;
+    let band = |f: f64| vec![(lo, lo * f), (hi, hi * f)];
+    line(
+        &mut chart,
+        band(1.0),
+        BLACK.into(),
+        0,
+        "measured = predicted",
+    )?;
     for f in [0.75, 1.25] {
         chart
-            .draw_series(LineSeries::new(line(f), BLACK.mix(0.3).stroke_width(1)))
+            .draw_series(LineSeries::new(band(f), BLACK.mix(0.3).stroke_width(1)))
             .map_err(err)?;
     }
     chart
@@ -250,14 +297,7 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
         .map_err(err)?
         .label("step (red: outside 25%)")
         .legend(|(x, y)| Circle::new((x + 10, y), 5, PALETTE[0].filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     area.present().map_err(err)
 }
 
@@ -279,8 +319,7 @@ fn color_scale(v: f64, lo: f64, hi: f64) -> RGBColor {
 
 /// 07's grid: outer workers (threads or processes) × BLAS threads, coloured by GFLOP/s.
 fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("Oversubscription: aggregate GFLOP/s (07)", machine);
     let (x, y) = (
         "BLAS threads per worker",
@@ -318,24 +357,16 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     let lo = cells.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
     let hi = cells.iter().map(|c| c.2).fold(0.0, f64::max);
     let (nx, ny) = (cols.len(), rows.len());
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(140)
+    let mut chart = frame(&area, &t, 140)
         .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
         .map_err(err)?;
     let col_labels: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
-    chart
-        .configure_mesh()
+    mesh(&mut chart, x, y)
         .disable_mesh()
-        .x_desc(x)
-        .y_desc(y)
         .x_labels(nx * 2 + 1)
         .y_labels(ny * 2 + 1)
         .x_label_formatter(&|v| category(&col_labels, *v))
         .y_label_formatter(&|v| category(&rows, *v))
-        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
     let pos = |c: &(String, usize, f64)| {
@@ -369,8 +400,7 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
 
 /// 08's sweep: GFLOP/s against BLAS threads, with the calibration at the same size.
 fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("One product at each BLAS thread count (08)", machine);
     let (x, y) = ("BLAS threads", "GFLOP/s");
     let rec = record(r, "08-blas-thread-sweep");
@@ -392,19 +422,11 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .collect();
     let xmax = points.iter().chain(&cal).map(|p| p.0).fold(1.0, f64::max) + 0.5;
     let ymax = points.iter().chain(&cal).map(|p| p.1).fold(0.0, f64::max) * 1.2;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
+    let mut chart = frame(&area, &t, 70)
         .build_cartesian_2d(0.5f64..xmax, 0f64..ymax.max(1.0))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x)
-        .y_desc(y)
+    mesh(&mut chart, x, y)
         .x_labels(xmax as usize + 1)
-        .label_style((FONT, 14))
         .x_label_formatter(&|v| {
             if v.fract() == 0.0 {
                 format!("{v:.0}")
@@ -414,35 +436,19 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         })
         .draw()
         .map_err(err)?;
-    chart
-        .draw_series(LineSeries::new(points.clone(), PALETTE[0].stroke_width(2)).point_size(5))
-        .map_err(err)?
-        .label(format!("08, {n}x{n} (measured)"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2)));
+    let measured = format!("08, {n}x{n} (measured)");
+    line(&mut chart, points, PALETTE[0].stroke_width(2), 5, measured)?;
     if !cal.is_empty() {
-        chart
-            .draw_series(LineSeries::new(cal, PALETTE[1].stroke_width(2)).point_size(4))
-            .map_err(err)?
-            .label("calibration (the model's rate)")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2))
-            });
+        let label = "calibration (the model's rate)";
+        line(&mut chart, cal, PALETTE[1].stroke_width(2), 4, label)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     area.present().map_err(err)
 }
 
 /// Median `Took` of each population step at each `--work`, log-log.
 fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("Population time against --work", machine);
     let (x, y) = (
         "--work (rounds per element, log scale)",
@@ -477,45 +483,25 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     // headroom above the data for the legend
     let yhi = yhi * 10.0;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
+    let mut chart = frame(&area, &t, 80)
         .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x)
-        .y_desc(y)
+    mesh(&mut chart, x, y)
         .x_label_formatter(&|v| format!("{v}"))
         .light_line_style(TRANSPARENT)
-        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
     for (i, (stem, pts)) in series.into_iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(2)).point_size(4))
-            .map_err(err)?
-            .label(stem)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        line(&mut chart, pts, c.stroke_width(2), 4, stem)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     area.present().map_err(err)
 }
 
 /// Speedup of each pool over the sequential loop at each matrix size.
 fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
-    let area = SVGBackend::new(path, SIZE).into_drawing_area();
-    area.fill(&WHITE).map_err(err)?;
+    let area = canvas(path)?;
     let t = title("Pool vs sequential: speedup against matrix size", machine);
     let (x, y) = (
         "matrix size n (n×n, log scale)",
@@ -567,47 +553,23 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         .flat_map(|s| s.1.iter().map(|p| p.1))
         .fold(1.0, f64::max)
         * 1.2;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&t, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
+    let mut chart = frame(&area, &t, 70)
         .build_cartesian_2d((xlo..xhi).log_scale(), 0f64..ymax)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x)
-        .y_desc(y)
+    mesh(&mut chart, x, y)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .x_labels(8)
         // a log axis draws a light line at every minor step: they crowd into a grey band
         .light_line_style(TRANSPARENT)
-        .label_style((FONT, 14))
         .draw()
         .map_err(err)?;
-    chart
-        .draw_series(LineSeries::new(
-            vec![(xlo, 1.0), (xhi, 1.0)],
-            BLACK.mix(0.5).stroke_width(1),
-        ))
-        .map_err(err)?
-        .label("1× (pooling pays above this line)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
+    let one = vec![(xlo, 1.0), (xhi, 1.0)];
+    let label = "1× (pooling pays above this line)";
+    line(&mut chart, one, BLACK.mix(0.5).into(), 0, label)?;
     for (i, (stem, pts)) in series.into_iter().enumerate() {
         let c = PALETTE[(i + 1) % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(2)).point_size(4))
-            .map_err(err)?
-            .label(stem.to_string())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        line(&mut chart, pts, c.stroke_width(2), 4, stem)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     area.present().map_err(err)
 }

@@ -318,21 +318,13 @@ pub fn step(r: &Results, m: &Measurement) -> String {
     }
     if let (Some(rec), Some(p)) = (m.median_record(), &m.prediction) {
         s.push_str("\nThe median run's phases against the model:\n\n| phase | measured | predicted | how |\n|---|---:|---:|---|\n");
-        for part in &p.parts {
+        // parts within another are named in parentheses
+        let parts = p.parts.iter().map(|x| (x, x.name.clone()));
+        let within = p.within.iter().map(|x| (x, format!("({})", x.name)));
+        for (part, name) in parts.chain(within) {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} |",
-                part.name,
-                opt_secs(model::measured_part(rec, &part.name)),
-                secs(part.seconds),
-                part.how
-            );
-        }
-        for part in &p.within {
-            let _ = writeln!(
-                s,
-                "| ({}) | {} | {} | {} |",
-                part.name,
+                "| {name} | {} | {} | {} |",
                 opt_secs(model::measured_part(rec, &part.name)),
                 secs(part.seconds),
                 part.how
@@ -360,6 +352,15 @@ fn num(v: &Value, k: &str) -> Option<f64> {
     v.get(k).and_then(Value::as_f64)
 }
 
+fn count(v: &Value, k: &str) -> u64 {
+    v.get(k).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A table cell for the `seconds` of `v`.
+fn seconds(v: &Value) -> String {
+    opt_secs(num(v, "seconds"))
+}
+
 /// The step's own table from its `extra` (05 variants, 07 grid, 08 sweep), with the model.
 fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
     let mut s = String::new();
@@ -372,13 +373,8 @@ fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
     if let Some(vs) = rec.extra.get("variants").and_then(Value::as_array) {
         s.push_str("\n| BLAS threads | measured | predicted |\n|---:|---:|---:|\n");
         for (i, v) in vs.iter().enumerate() {
-            let t = v.get("blas_threads").and_then(Value::as_u64).unwrap_or(0);
-            let _ = writeln!(
-                s,
-                "| {t} | {} | {} |",
-                opt_secs(num(v, "seconds")),
-                predicted(i)
-            );
+            let t = count(v, "blas_threads");
+            let _ = writeln!(s, "| {t} | {} | {} |", seconds(v), predicted(i));
         }
     }
     if let Some(grid) = rec.extra.get("grid").and_then(Value::as_array) {
@@ -388,9 +384,9 @@ fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
                 s,
                 "| {} | {} | {} | {} | {:.1} | {} |",
                 c.get("outer").and_then(Value::as_str).unwrap_or("?"),
-                c.get("outer_workers").and_then(Value::as_u64).unwrap_or(0),
-                c.get("blas_threads").and_then(Value::as_u64).unwrap_or(0),
-                opt_secs(num(c, "seconds")),
+                count(c, "outer_workers"),
+                count(c, "blas_threads"),
+                seconds(c),
                 num(c, "gflops").unwrap_or(f64::NAN),
                 predicted(i)
             );
@@ -402,8 +398,8 @@ fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {:.1} | {} |",
-                c.get("blas_threads").and_then(Value::as_u64).unwrap_or(0),
-                opt_secs(num(c, "seconds")),
+                count(c, "blas_threads"),
+                seconds(c),
                 num(c, "gflops").unwrap_or(f64::NAN),
                 predicted(i)
             );

@@ -32,6 +32,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from common import summary, walk, write_files
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -189,13 +191,12 @@ class Browser:
 
 def book_pages(root):
     """Every HTML page the build wrote, relative to the book's root, in a stable order."""
-    pages = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("fonts", "FontAwesome", "css"))
-        for name in sorted(filenames):
-            if name.endswith(".html"):
-                pages.append(os.path.relpath(os.path.join(dirpath, name), root))
-    return pages
+    skip = lambda path: os.path.basename(path) in ("fonts", "FontAwesome", "css")
+    return [
+        os.path.relpath(os.path.join(dirpath, name), root)
+        for dirpath, name in walk(root, skip)
+        if name.endswith(".html")
+    ]
 
 
 def check_book(root, screenshots=None, shots=()):
@@ -314,22 +315,13 @@ def self_test(mdbook):
     """Build a tiny book with one clean page and one defect per page; the check must report
     every defect on its page, both broken links, and nothing on the clean page."""
     with tempfile.TemporaryDirectory(prefix="book-check-selftest-") as tmp:
-        src = os.path.join(tmp, "src")
-        os.makedirs(src)
-        with open(os.path.join(tmp, "book.toml"), "w") as f:
-            f.write('[book]\ntitle = "self-test"\n\n[output.html]\nno-section-label = true\n')
-        with open(os.path.join(tmp, "code.rs"), "w") as f:
-            f.write("fn main() {\n    // ANCHOR: compute\n    let x = 1;\n    // ANCHOR_END: compute\n}\n")
-        with open(os.path.join(src, "plot.svg"), "w") as f:
-            f.write(SELF_TEST_SVG)
-        summary = "# Summary\n\n" + "".join(
-            f"- [{name}]({name})\n" for name in SELF_TEST_PAGES
-        )
-        with open(os.path.join(src, "SUMMARY.md"), "w") as f:
-            f.write(summary)
-        for name, text in SELF_TEST_PAGES.items():
-            with open(os.path.join(src, name), "w") as f:
-                f.write(text)
+        write_files(tmp, {
+            "book.toml": '[book]\ntitle = "self-test"\n\n[output.html]\nno-section-label = true\n',
+            "code.rs": "fn main() {\n    // ANCHOR: compute\n    let x = 1;\n    // ANCHOR_END: compute\n}\n",
+            "src/plot.svg": SELF_TEST_SVG,
+            "src/SUMMARY.md": "# Summary\n\n" + "".join(f"- [{name}]({name})\n" for name in SELF_TEST_PAGES),
+            **{f"src/{name}": text for name, text in SELF_TEST_PAGES.items()},
+        })
         build = subprocess.run([mdbook, "build", tmp], capture_output=True, text=True)
         if build.returncode != 0:
             raise Problem(f"self-test: mdbook build failed: {build.stderr.strip()}")
@@ -375,14 +367,13 @@ def main():
     except Problem as err:
         print(f"check: error: {err}", file=sys.stderr)
         return 2
-    for page, kind, detail in problems:
-        print(f"check: {page}: {kind}: {detail}")
     took = time.monotonic() - started
-    if problems:
-        print(f"check: FAILED, {len(problems)} problems on {pages} pages ({took:.1f} s)")
-        return 1
-    print(f"check: ok, {pages} pages, every image loaded, no raw marker, every link inside the book resolves ({took:.1f} s)")
-    return 0
+    return summary(
+        "check",
+        [f"{page}: {kind}: {detail}" for page, kind, detail in problems],
+        f"{len(problems)} problems on {pages} pages ({took:.1f} s)",
+        f"{pages} pages, every image loaded, no raw marker, every link inside the book resolves ({took:.1f} s)",
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import re
 import sys
 import tempfile
 
+from common import summary, walk, write_files
+
 # Units after a number, longest first. `x` and `×` count only when attached to the number
 # (`11x`); with a space around them they are multiplication signs (`2000 x 2000`).
 UNITS = ["GFLOP/s", "GFLOP", "GB/s", "MB/s", "seconds", "GB", "MB", "kB", "ms", "µs", "ns", "s", "%"]
@@ -68,21 +70,18 @@ def sourced(results_text, value):
 
 
 def results_text(src):
-    folder = os.path.join(src, "results")
     parts = []
-    for dirpath, _, files in os.walk(folder):
-        for name in sorted(files):
-            with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
-                parts.append(f.read())
+    for dirpath, name in walk(os.path.join(src, "results")):
+        with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
     return "\n".join(parts)
 
 
 def chapters(src):
-    for dirpath, dirnames, files in os.walk(src):
-        dirnames[:] = sorted(d for d in dirnames if os.path.join(dirpath, d) != os.path.join(src, "results"))
-        for name in sorted(files):
-            if name.endswith(".md") and not (dirpath == src and name == "SUMMARY.md"):
-                yield os.path.join(dirpath, name)
+    results = os.path.join(src, "results")
+    for dirpath, name in walk(src, lambda path: path == results):
+        if name.endswith(".md") and not (dirpath == src and name == "SUMMARY.md"):
+            yield os.path.join(dirpath, name)
 
 
 def check(src):
@@ -123,13 +122,11 @@ def self_test():
     """A chapter with sourced numbers, skipped contexts and one planted figure: exactly the
     planted one is reported."""
     with tempfile.TemporaryDirectory(prefix="book-numbers-selftest-") as src:
-        os.makedirs(os.path.join(src, "results", "m"))
-        with open(os.path.join(src, "results", "m", "summary.md"), "w") as f:
-            f.write(SELF_TEST_RESULTS)
-        with open(os.path.join(src, "chapter.md"), "w") as f:
-            f.write(SELF_TEST_CHAPTER)
-        with open(os.path.join(src, "SUMMARY.md"), "w") as f:
-            f.write("# Summary\n\n- [Step 4.5 at 99.9 s](chapter.md)\n")
+        write_files(src, {
+            "results/m/summary.md": SELF_TEST_RESULTS,
+            "chapter.md": SELF_TEST_CHAPTER,
+            "SUMMARY.md": "# Summary\n\n- [Step 4.5 at 99.9 s](chapter.md)\n",
+        })
         missing, checked = check(src)
     want = [("chapter.md", 14, "3.2 GB")]
     for item in missing:
@@ -155,13 +152,12 @@ def main():
     except SystemExit as err:
         print(err, file=sys.stderr)
         return 2
-    for path, line, written in missing:
-        print(f"numbers: {path}:{line}: {written!r} is not in any file under results/")
-    if missing:
-        print(f"numbers: FAILED, {len(missing)} of {checked} numbers in the prose have no source")
-        return 1
-    print(f"numbers: ok, all {checked} numbers in the prose appear in the generated results")
-    return 0
+    return summary(
+        "numbers",
+        [f"{path}:{line}: {written!r} is not in any file under results/" for path, line, written in missing],
+        f"{len(missing)} of {checked} numbers in the prose have no source",
+        f"all {checked} numbers in the prose appear in the generated results",
+    )
 
 
 if __name__ == "__main__":

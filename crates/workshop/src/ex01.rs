@@ -87,10 +87,7 @@ fn every_worker_busy(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn speed(variant: Variant) -> Result<Speed, String> {
-    let (tasks, n, cores) = (16, 256, num_cpus::get_physical());
-    let pairs = pairs(tasks, n);
-    let list = task_list(&pairs);
-    Speed::products(&pairs, format_args!("{cores} cores"), || {
+    Speed::on_pool("cores", |_, list, cores| {
         pick(variant)(list, cores).map_err(text)
     })
 }

@@ -83,12 +83,11 @@ fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn speed(variant: Variant) -> Result<Speed, String> {
-    let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
-    let pairs = pairs(tasks, n);
-    let list = task_list(&pairs);
-    Speed::products(&pairs, format_args!("{workers} workers"), || {
+    Speed::on_pool("workers", |pairs, list, workers| {
         let mut pool = pick(variant)(workers).map_err(text)?;
-        let results = pool.starmap(list, tasks.div_ceil(workers)).map_err(text)?;
+        let results = pool
+            .starmap(list, pairs.len().div_ceil(workers))
+            .map_err(text)?;
         pool.close().map_err(text)?;
         Ok(results)
     })

@@ -101,11 +101,7 @@ fn nothing_left_behind(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn speed(variant: Variant) -> Result<Speed, String> {
-    let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
-    let pairs = pairs(tasks, n);
-    Speed::products(&pairs, format_args!("{workers} workers"), || {
-        pick(variant)(&pairs, workers)
-    })
+    Speed::on_pool("workers", |pairs, _, workers| pick(variant)(pairs, workers))
 }
 
 /// The exercise, its checks and its timing.

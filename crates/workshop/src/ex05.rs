@@ -3,6 +3,7 @@
 use crate::probe::Probe;
 use crate::{Check, Exercise, Mode, Speed, Variant};
 use ndarray::Array1;
+use workload::populate::element;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/05-populate-rayon/exercise.rs"]
@@ -22,16 +23,8 @@ fn pick(variant: Variant) -> Populate {
     }
 }
 
-/// The value of element `i`: `work` rounds of a square root, so its cost is a knob. The same
-/// operations in the same order wherever it runs, so results compare with `==`.
-pub fn element(i: usize, work: usize) -> f64 {
-    let mut x = i as f64;
-    for round in 0..work {
-        x = (x + round as f64).sqrt() * 3.0;
-    }
-    x
-}
-
+/// Elements are step 14's ([`element`]): exact integers in `f64`, the same bits wherever they
+/// are computed, so results compare bit for bit.
 fn values(variant: Variant, _: Mode) -> Result<(), String> {
     for len in [0, 1, 7, 1001] {
         let value = |i: usize| element(i, 3);
@@ -65,7 +58,7 @@ fn speed(variant: Variant) -> Result<Speed, String> {
     let value = |i: usize| element(i, work);
     Speed::measure(
         format!(
-            "{len} elements of {work} square roots, {} rayon threads",
+            "{len} elements of {work} rounds, {} rayon threads",
             rayon::current_num_threads()
         ),
         || Array1::from_shape_fn(len, value),

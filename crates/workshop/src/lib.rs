@@ -276,6 +276,21 @@ impl Speed {
             yours,
         )
     }
+
+    /// The pool exercises' timing: 16 pairs of 256x256 on one worker per physical core.
+    /// `yours(pairs, task list, workers)` runs the variant; the task list is built before the
+    /// clock starts. `unit` names the workers in the description (`"cores"`, `"workers"`).
+    pub fn on_pool<Y>(
+        unit: &str,
+        yours: impl FnOnce(&[Pair], Arc<[Item]>, usize) -> Result<Y, String>,
+    ) -> Result<Speed, String> {
+        let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
+        let pairs = pairs(tasks, n);
+        let list = task_list(&pairs);
+        Speed::products(&pairs, format_args!("{workers} {unit}"), || {
+            yours(&pairs, list, workers)
+        })
+    }
 }
 
 /// One exercise: its place, its hint, its checks and its advisory timing.

@@ -6,10 +6,11 @@
 //! A worker attaches on its first task and keeps the mappings until it exits.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{arr1, ArrayD, Axis, Ix2, IxDyn};
+use ndarray::{ArrayD, Axis, Ix2, IxDyn};
 use procpool::Item;
 use shmem::Attached;
 use std::sync::Mutex;
+use workload::steps;
 
 /// The role of the shared-memory workers.
 pub const ROLE: &str = "workshop-shm-matmul";
@@ -68,10 +69,5 @@ pub fn multiply_in_shared_memory(task: usize, _item: Item) -> Result<Item, Strin
         .map_err(|e| e.to_string())?;
     // C[t] = 1.0 * A[t] · B[t] + 0.0 * C[t], written straight into the mapping.
     general_mat_mul(1.0, &a_t, &b_t, 0.0, &mut c_t);
-    let worker = procpool::worker_index().unwrap_or(0) as f64;
-    let threads = blasctl::num_threads() as f64;
-    Ok(vec![
-        ArrayD::zeros(IxDyn(&[0, 0])),
-        arr1(&[worker, threads]).into_dyn(),
-    ])
+    Ok(vec![ArrayD::zeros(IxDyn(&[0, 0])), steps::worker_meta()])
 }

@@ -53,7 +53,7 @@ fn main() {
     // array data through the pipes, counted from the messages themselves
     let array_bytes = steps::matrix_bytes_in(&tasks) + steps::matrix_bytes_in(&results);
     // ANCHOR_END: copies
-    let threads = steps::reported_threads(results.iter().filter_map(|r| r.first()), workers);
+    let threads = shared::worker_threads(&results, workers);
     steps::close_pool(&mut report, pool, chunksize, &threads, array_bytes);
     steps::finish(report, &stacks, &stacks.products());
 }

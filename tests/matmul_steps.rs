@@ -130,10 +130,6 @@ fn one_blas_thread_is_what_the_workers_report() {
     assert!(seen.iter().all(|t| t.as_u64().unwrap() >= 1));
 }
 
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
 #[test]
 fn a_killed_worker_ends_the_run_with_one_line_naming_it() {
     let mut child = example(
@@ -157,9 +153,8 @@ fn a_killed_worker_ends_the_run_with_one_line_naming_it() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let pids: Vec<u32> = loop {
         let line = lines.next().expect("the pool line").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("pool: ") {
-            let inside = &rest[rest.find('[').unwrap() + 1..rest.find(']').unwrap()];
-            break inside.split(", ").map(|p| p.parse().unwrap()).collect();
+        if line.trim().starts_with("pool: ") {
+            break pool_pids(&line).expect("pids on the pool line");
         }
     };
     assert_eq!(pids.len(), 2);
@@ -182,6 +177,6 @@ fn a_killed_worker_ends_the_run_with_one_line_naming_it() {
     );
     assert!(message.contains("signal 9"), "{message}");
     for pid in pids {
-        assert!(!alive(pid), "worker {pid} is still there");
+        assert_eq!(wait_gone(pid), Gone::ReapedByItsPool, "worker {pid}");
     }
 }

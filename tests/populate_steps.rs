@@ -6,8 +6,6 @@ mod support;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Stdio};
-use std::sync::{mpsc, Once};
-use std::time::Duration;
 use support::*;
 use workload::Record;
 
@@ -156,55 +154,6 @@ fn every_step_rejects_bad_arguments_in_one_line() {
 // ---------------------------------------------------------------------------------------------
 // The queue step leaves no process behind.
 
-/// Make this test process the reaper of orphaned descendants, so that a worker whose parent
-/// died becomes our child and `waitpid` can tell when it is gone.
-fn become_subreaper() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: a plain prctl on this process.
-        assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
-    });
-}
-
-/// How a worker process was found gone.
-#[derive(Debug, PartialEq)]
-enum Gone {
-    /// Its own parent (the example) had reaped it.
-    ReapedByItsPool,
-    /// It outlived the example, became our child, and has now ended.
-    Orphan,
-}
-
-/// Wait (at most 20 s) until `pid`, a worker of an example that has exited, is gone.
-///
-/// Once the example has been reaped, each of its workers is either already reaped by it (then
-/// it is not our child: `ECHILD`) or was reparented to us, the subreaper, so `waitpid` blocks
-/// until it ends.
-fn wait_gone(pid: u32) -> Gone {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut status = 0;
-        // SAFETY: waits for one specific pid; status is a valid out pointer.
-        let r = unsafe { libc::waitpid(pid as i32, &mut status, 0) };
-        let errno = std::io::Error::last_os_error().raw_os_error();
-        let _ = tx.send(if r == pid as i32 {
-            Ok(Gone::Orphan)
-        } else if r < 0 && errno == Some(libc::ECHILD) {
-            Ok(Gone::ReapedByItsPool)
-        } else {
-            Err(format!("waitpid({pid}) = {r}, errno {errno:?}"))
-        });
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(gone) => gone.unwrap(),
-        Err(_) => {
-            // SAFETY: kill the straggler so it does not outlive the test run.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            panic!("worker pid {pid} was still running 20 s after the example exited");
-        }
-    }
-}
-
 /// Start 13 in its own process group and read its output up to the `pool:` line, which is
 /// printed once every worker is running: return the child, the rest of stdout, and the pids.
 fn start_queue(len: &str) -> (Child, BufReader<std::process::ChildStdout>, Vec<u32>) {
@@ -216,7 +165,7 @@ fn start_queue(len: &str) -> (Child, BufReader<std::process::ChildStdout>, Vec<u
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    match pool_pids(&mut stdout) {
+    match read_pool_pids(&mut stdout) {
         Some(pids) => (child, stdout, pids),
         None => {
             let status = child.wait();
@@ -226,16 +175,15 @@ fn start_queue(len: &str) -> (Child, BufReader<std::process::ChildStdout>, Vec<u
 }
 
 /// Read lines up to `pool: 2 workers (pids [a, b]) ...` and return the pids.
-fn pool_pids(stdout: &mut impl BufRead) -> Option<Vec<u32>> {
+fn read_pool_pids(stdout: &mut impl BufRead) -> Option<Vec<u32>> {
     let mut line = String::new();
     loop {
         line.clear();
         if stdout.read_line(&mut line).ok()? == 0 {
             return None;
         }
-        if let Some(rest) = line.trim().strip_prefix("pool: 2 workers (pids [") {
-            let list = rest.split(']').next()?;
-            return list.split(", ").map(|p| p.parse().ok()).collect();
+        if line.trim().starts_with("pool: 2 workers (pids [") {
+            return pool_pids(&line);
         }
     }
 }

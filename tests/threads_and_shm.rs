@@ -8,7 +8,7 @@ use support::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Stdio};
-use std::sync::{mpsc, Barrier, Mutex, Once};
+use std::sync::{mpsc, Barrier, Mutex};
 use std::time::Duration;
 use workload::matmul;
 
@@ -193,38 +193,6 @@ fn shared_memory_moves_no_array_through_a_pipe_where_the_pool_moves_them_all() {
     assert!(shared.bytes * 10 < naive.bytes);
 }
 
-/// Orphaned workers are re-parented to this test process, so that it can reap them: waiting
-/// for a pid is how the tests know, without sleeping, that a process is gone.
-fn become_subreaper() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: a plain prctl on this process.
-        assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
-    });
-}
-
-/// Waits until `pid` no longer runs: reaps it if it became our child, otherwise checks that
-/// it does not exist (its own parent reaped it).
-fn assert_gone(pid: u32) {
-    let mut status = 0;
-    // SAFETY: waiting for one pid; it is our child only if it was orphaned to us.
-    let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-    if reaped == pid as libc::pid_t {
-        return;
-    }
-    assert_eq!(
-        std::io::Error::last_os_error().raw_os_error(),
-        Some(libc::ECHILD),
-        "waitpid {pid}"
-    );
-    // SAFETY: signal 0 only checks for existence.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    assert!(
-        r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH),
-        "process {pid} is still there"
-    );
-}
-
 /// Step 06 running in its own process group, its output read line by line.
 struct Running {
     child: Child,
@@ -276,12 +244,7 @@ impl Running {
     /// The worker pids from the `pool: N workers (pids [a, b])` line.
     fn worker_pids(&mut self) -> Vec<u32> {
         let line = self.line_starting("pool:");
-        let list = line.split('[').nth(1).and_then(|s| s.split(']').next());
-        let pids: Vec<u32> = list
-            .unwrap_or_else(|| panic!("no pids in {line:?}"))
-            .split(',')
-            .map(|p| p.trim().parse().unwrap())
-            .collect();
+        let pids = pool_pids(&line).unwrap_or_else(|| panic!("no pids in {line:?}"));
         assert!(!pids.is_empty());
         pids
     }
@@ -313,7 +276,7 @@ fn assert_clean(pid: u32, workers: &[u32]) {
         "left in /dev/shm"
     );
     for &w in workers {
-        assert_gone(w);
+        wait_gone(w);
     }
 }
 

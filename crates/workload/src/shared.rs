@@ -61,11 +61,6 @@ impl Stacks {
         self.c.unlink()
     }
 
-    /// Whether any of the three names still exists.
-    pub fn is_linked(&self) -> bool {
-        self.a.is_linked() || self.b.is_linked() || self.c.is_linked()
-    }
-
     /// How many pairs.
     pub fn tasks(&self) -> usize {
         self.a.shape()[0]
@@ -151,7 +146,7 @@ impl Stacks {
         Ok(CellRun {
             seconds,
             start_seconds: begin.elapsed().as_secs_f64() - seconds,
-            blas_threads: reported_threads(results.iter().filter_map(|r| r.first()), workers),
+            blas_threads: worker_threads(&results, workers),
         })
     }
 }
@@ -168,6 +163,12 @@ impl Pairs for Stacks {
             )
         })
     }
+}
+
+/// `threads[w]`: the BLAS thread counts worker `w` reported (deduplicated, sorted), from the
+/// `[worker index, BLAS threads]` reply a shared-memory worker gives for every task.
+pub fn worker_threads(results: &[Item], workers: usize) -> Vec<Vec<usize>> {
+    reported_threads(results.iter().filter_map(|r| r.first()), workers)
 }
 
 fn stack(s: &SharedArray) -> ArrayView3<'_, f64> {

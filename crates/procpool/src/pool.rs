@@ -112,7 +112,6 @@ impl PoolBuilder {
         };
         let (event_tx, events) = mpsc::channel();
         let mut pool = Pool {
-            role: self.role,
             workers: Vec::with_capacity(self.workers),
             events,
             stats: TransferStats::default(),
@@ -122,7 +121,7 @@ impl PoolBuilder {
         for index in 0..self.workers {
             let mut command = Command::new(&program);
             command
-                .env(WORKER_ENV, &pool.role)
+                .env(WORKER_ENV, &self.role)
                 .env(WORKER_INDEX_ENV, index.to_string())
                 .env(MAX_FRAME_ENV, self.max_frame_bytes.to_string())
                 .envs(self.envs.iter().map(|(k, v)| (k, v)))
@@ -238,7 +237,6 @@ fn die_with_parent(_command: &mut Command) {}
 /// See the [crate documentation](crate) for the model and the byte and time accounting.
 #[derive(Debug)]
 pub struct Pool {
-    role: String,
     workers: Vec<Worker>,
     events: Receiver<Event>,
     stats: TransferStats,
@@ -266,11 +264,6 @@ impl Pool {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             ready_timeout: Duration::from_secs(60),
         }
-    }
-
-    /// The role the workers serve.
-    pub fn role(&self) -> &str {
-        &self.role
     }
 
     /// The number of live workers (0 after an error shut the pool down).
@@ -322,25 +315,21 @@ impl Pool {
         }
         let tasks: Arc<[Item]> = tasks.into();
         let total = tasks.len();
-        let mut pending: VecDeque<(usize, Range<usize>)> = VecDeque::new();
-        let mut first = 0;
-        while first < total {
+        let mut pending: VecDeque<Range<usize>> = VecDeque::new();
+        for first in (0..total).step_by(chunksize) {
             let range = first..(first + chunksize).min(total);
-            let chunk = &tasks[range.clone()];
-            let bytes = wire::frame_bytes(chunk) - wire::LENGTH_BYTES;
+            let bytes = wire::payload_bytes(&tasks[range.clone()]);
             if bytes > self.max_frame_bytes {
                 return Err(PoolError::InvalidArgument(format!(
                     "tasks {first}..{} make a frame of {bytes} bytes, above max_frame_bytes ({})",
-                    first + chunk.len(),
-                    self.max_frame_bytes
+                    range.end, self.max_frame_bytes
                 )));
             }
-            first = range.end;
-            pending.push_back((range.start, range));
+            pending.push_back(range);
         }
         let chunks = pending.len();
         let mut results: Vec<Option<Vec<Item>>> = (0..chunks).map(|_| None).collect();
-        let mut running: Vec<Option<(usize, usize)>> = vec![None; self.workers.len()];
+        let mut running: Vec<Option<Range<usize>>> = vec![None; self.workers.len()];
         for worker in 0..self.workers.len() {
             if !self.dispatch(worker, &tasks, &mut pending, &mut running) {
                 break;
@@ -352,10 +341,11 @@ impl Pool {
             let Ok(Event { worker, what }) = self.events.recv() else {
                 unreachable!("every worker's I/O thread answers each job")
             };
-            let Some((first, count)) = running[worker] else {
+            let Some(range) = running[worker].clone() else {
                 return Err(self.fail(worker, Stage::Idle, what.unexpected()));
             };
-            let stage = Stage::Running(first..first + count);
+            let (first, count) = (range.start, range.len());
+            let stage = Stage::Running(range.clone());
             match what {
                 What::Done {
                     first: got_first,
@@ -367,7 +357,7 @@ impl Pool {
                         let problem = format!(
                             "returned {} results starting at task {got_first} for tasks {first}..{}",
                             items.len(),
-                            first + count
+                            range.end
                         );
                         return Err(self.fail(worker, stage, Trouble::Protocol(problem)));
                     }
@@ -385,7 +375,7 @@ impl Pool {
                     self.dispatch(worker, &tasks, &mut pending, &mut running);
                 }
                 What::TaskFailed { task, message } => {
-                    let trouble = if (first..first + count).contains(&task) {
+                    let trouble = if range.contains(&task) {
                         Trouble::TaskFailed { task, message }
                     } else {
                         Trouble::Protocol(format!(
@@ -406,13 +396,13 @@ impl Pool {
         &mut self,
         worker: usize,
         tasks: &Arc<[Item]>,
-        pending: &mut VecDeque<(usize, Range<usize>)>,
-        running: &mut [Option<(usize, usize)>],
+        pending: &mut VecDeque<Range<usize>>,
+        running: &mut [Option<Range<usize>>],
     ) -> bool {
-        let Some((first, range)) = pending.pop_front() else {
+        let Some(range) = pending.pop_front() else {
             return false;
         };
-        running[worker] = Some((first, range.len()));
+        running[worker] = Some(range.clone());
         if let Some(jobs) = &self.workers[worker].jobs {
             // A send fails only if the I/O thread has ended, which it reports as an event.
             let tasks = Arc::clone(tasks);

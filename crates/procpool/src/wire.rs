@@ -146,7 +146,8 @@ pub fn frame_bytes(items: &[Item]) -> u64 {
     LENGTH_BYTES + payload_bytes(items)
 }
 
-fn payload_bytes(items: &[Item]) -> u64 {
+/// Bytes of the payload alone (what the frame limit applies to) of a tasks or results frame.
+pub(crate) fn payload_bytes(items: &[Item]) -> u64 {
     let meta: u64 = items
         .iter()
         .map(|item| {
@@ -287,6 +288,11 @@ impl<R: Read> FrameReader<'_, R> {
     /// A count of things that each take at least one more word.
     fn count(&mut self, what: &str) -> Result<usize, FrameError> {
         let n = self.word(what)?;
+        self.check_count(n, what)
+    }
+
+    /// Refuses a count `n` of things that each take at least one more word than remain.
+    fn check_count(&self, n: u64, what: &str) -> Result<usize, FrameError> {
         if n > self.remaining / WORD_BYTES {
             return malformed(format!(
                 "it declares {n} {what} but only {} bytes follow",
@@ -345,14 +351,9 @@ impl<R: Read> FrameReader<'_, R> {
     }
 
     fn items(&mut self, count: u64) -> Result<Vec<Item>, FrameError> {
-        if count > self.remaining / WORD_BYTES {
-            return malformed(format!(
-                "it declares {count} items but only {} bytes follow",
-                self.remaining
-            ));
-        }
+        let count = self.check_count(count, "items")?;
         // Shapes first: item -> arrays -> dims, with the element count of each array.
-        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count as usize);
+        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count);
         let mut elements: u64 = 0;
         for _ in 0..count {
             let arrays = self.count("arrays")?;

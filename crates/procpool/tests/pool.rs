@@ -18,11 +18,7 @@ fn results_equal_a_sequential_computation_and_bytes_are_exact() {
         for n in [1, 7, 33] {
             for chunksize in [1, 3, 5, 100] {
                 let input = tasks(n);
-                let want: Vec<Item> = input
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| expected(i, t))
-                    .collect();
+                let want = expected_all(&input);
                 let chunks: Vec<&[Item]> = input.chunks(chunksize).collect();
                 let want_to: u64 = chunks.iter().map(|c| frame_len(c)).sum();
                 let want_from: u64 = want.chunks(chunksize).map(frame_len).sum();
@@ -77,11 +73,7 @@ fn default_chunksize_on_the_tutorial_workload() {
     let mut pool = builder("work", 2).spawn().unwrap();
     let before = pool.stats();
     let input = tasks(n);
-    let want: Vec<Item> = input
-        .iter()
-        .enumerate()
-        .map(|(i, t)| expected(i, t))
-        .collect();
+    let want = expected_all(&input);
     assert_eq!(pool.starmap(input, chunksize).unwrap(), want);
     assert_eq!(pool.stats().since(&before).frames_to_workers, 8);
     pool.close().unwrap();
@@ -91,11 +83,7 @@ fn default_chunksize_on_the_tutorial_workload() {
 fn printing_in_a_worker_does_not_corrupt_frames() {
     let mut pool = builder("chatty", 2).spawn().unwrap();
     let input = tasks(9);
-    let want: Vec<Item> = input
-        .iter()
-        .enumerate()
-        .map(|(i, t)| expected(i, t))
-        .collect();
+    let want = expected_all(&input);
     assert_eq!(pool.starmap(input, 2).unwrap(), want);
     pool.close().unwrap();
 }
@@ -148,11 +136,7 @@ fn bad_arguments_are_refused_and_the_pool_stays_usable() {
         "{err}"
     );
     let input = tasks(2);
-    let want: Vec<Item> = input
-        .iter()
-        .enumerate()
-        .map(|(i, t)| expected(i, t))
-        .collect();
+    let want = expected_all(&input);
     assert_eq!(pool.starmap(input, 1).unwrap(), want);
     pool.close().unwrap();
 }

@@ -426,8 +426,7 @@ impl SharedArray {
         drop(names);
 
         let unlink_on_error = |err: ShmError| {
-            registry().remove(name);
-            let _ = raw_unlink(name);
+            let _ = unlink_name(name);
             err
         };
         size_and_secure(&file, bytes).map_err(|(op, e)| unlink_on_error(os_error(op, name, e)))?;

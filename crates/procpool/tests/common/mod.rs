@@ -49,6 +49,15 @@ pub fn expected(i: usize, item: &Item) -> Item {
     out
 }
 
+/// What the fixture's "work" role returns for all of `tasks`, in task order.
+pub fn expected_all(tasks: &[Item]) -> Vec<Item> {
+    tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| expected(i, t))
+        .collect()
+}
+
 /// Exact bytes of a tasks or results frame, from the wire format's definition: length prefix,
 /// three header words, per item one word, per array one word plus one per dimension, then
 /// the values.

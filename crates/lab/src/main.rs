@@ -14,41 +14,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run the examples, calibrate, and write the results directory.
-    Run {
-        /// Small workloads and one repeat (under two minutes on two cores).
-        #[arg(long)]
-        quick: bool,
-        /// Only these steps, by stem or number, comma separated (e.g. 01,03,10).
-        #[arg(long, value_name = "STEPS", value_delimiter = ',')]
-        steps: Vec<String>,
-        /// Repeats of every measurement, interleaved (default 3, 1 with --quick).
-        #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
-        repeats: Option<usize>,
-        /// Matrix size for the matrix steps (overrides the step table).
-        #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
-        size: Option<usize>,
-        /// Tasks for steps 01-06 (overrides the step table).
-        #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
-        tasks: Option<usize>,
-        /// Array length for the population steps.
-        #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
-        len: Option<usize>,
-        /// Per-element work for the population steps' own rows.
-        #[arg(long, value_name = "W", value_parser = workload::cli::positive)]
-        work: Option<usize>,
-        /// Skip the --work and --size sweeps.
-        #[arg(long)]
-        no_sweeps: bool,
-        /// Use the example binaries already built.
-        #[arg(long)]
-        no_build: bool,
-        /// Name of this machine in the results path (default: CPU model and cores).
-        #[arg(long, value_name = "NAME")]
-        machine: Option<String>,
-        /// Write here instead of book/src/results/<machine>/.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
+    Run(lab::session::Options),
     /// Re-render the tables and plots from a results.json.
     Render {
         /// The results.json a run wrote.
@@ -86,38 +52,13 @@ fn main() {
         usage_error("say what to do: `lab run` or `lab render RESULTS_JSON` (see --help)");
     };
     let result = match command {
-        Cmd::Run {
-            quick,
-            steps,
-            repeats,
-            size,
-            tasks,
-            len,
-            work,
-            no_sweeps,
-            no_build,
-            machine,
-            out,
-        } => {
-            if let Some(m) = &machine {
+        Cmd::Run(mut opts) => {
+            if let Some(m) = &opts.machine {
                 if let Err(e) = check_slug(m) {
                     usage_error(e);
                 }
             }
-            let opts = lab::session::Options {
-                quick,
-                steps,
-                repeats,
-                size,
-                tasks,
-                len,
-                work: work.map(|w| w as u64),
-                no_sweeps,
-                no_build,
-                machine,
-                out,
-                argv,
-            };
+            opts.argv = argv;
             if let Err(e) = lab::session::plan(&opts) {
                 usage_error(e);
             }

@@ -741,6 +741,16 @@ mod tests {
         }
     }
 
+    fn phases(named: &[(&str, f64)]) -> Vec<workload::report::Phase> {
+        named
+            .iter()
+            .map(|&(name, seconds)| workload::report::Phase {
+                name: name.into(),
+                seconds,
+            })
+            .collect()
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0)
     }
@@ -898,16 +908,7 @@ mod tests {
             &[("size", 1000), ("tasks", 10)],
             serde_json::json!({}),
         );
-        r.phases = vec![
-            workload::report::Phase {
-                name: "create arrays".into(),
-                seconds: 0.02,
-            },
-            workload::report::Phase {
-                name: "compute".into(),
-                seconds: 0.5,
-            },
-        ];
+        r.phases = phases(&[("create arrays", 0.02), ("compute", 0.5)]);
         let p = predict(&c, &r, &[]).unwrap();
         let note = missing_cost(&r, &p, 0.52);
         assert!(note.starts_with("compute: measured 0.500 s"), "{note}");
@@ -917,16 +918,7 @@ mod tests {
             &[("size", 1000), ("tasks", 4), ("workers", 2)],
             serde_json::json!({"variants": [{"blas_threads": 2, "seconds": 0.2}, {"blas_threads": 1, "seconds": 0.2}]}),
         );
-        t.phases = vec![
-            workload::report::Phase {
-                name: "compute, BLAS default".into(),
-                seconds: 0.2,
-            },
-            workload::report::Phase {
-                name: "compute".into(),
-                seconds: 0.2,
-            },
-        ];
+        t.phases = phases(&[("compute, BLAS default", 0.2), ("compute", 0.2)]);
         let p = predict(&c, &t, &[]).unwrap();
         let note = missing_cost(&t, &p, 0.45);
         assert!(

@@ -12,32 +12,44 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// What `lab run` was asked to do.
-#[derive(Clone, Debug, Default)]
+/// What `lab run` was asked to do: its command-line options (the doc comments are `--help`).
+#[derive(clap::Args, Clone, Debug, Default)]
 pub struct Options {
-    /// Small workloads, one repeat.
+    /// Small workloads and one repeat (under two minutes on two cores).
+    #[arg(long)]
     pub quick: bool,
-    /// Only these steps (stems or numbers); all when empty.
+    /// Only these steps, by stem or number, comma separated (e.g. 01,03,10).
+    #[arg(long, value_name = "STEPS", value_delimiter = ',')]
     pub steps: Vec<String>,
-    /// Repeats of every measurement (default 3, or 1 with `--quick`).
+    /// Repeats of every measurement, interleaved (default 3, 1 with --quick).
+    #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
     pub repeats: Option<usize>,
-    /// Override the matrix steps' `--size`.
+    /// Matrix size for the matrix steps (overrides the step table).
+    #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
     pub size: Option<usize>,
-    /// Override the matrix steps' `--tasks` (01-06).
+    /// Tasks for steps 01-06 (overrides the step table).
+    #[arg(long, value_name = "COUNT", value_parser = workload::cli::positive)]
     pub tasks: Option<usize>,
-    /// Override the population steps' `--len`.
+    /// Array length for the population steps.
+    #[arg(long, value_name = "N", value_parser = workload::cli::positive)]
     pub len: Option<usize>,
-    /// Override the population steps' `--work`.
-    pub work: Option<u64>,
-    /// Skip the work and size sweeps.
+    /// Per-element work for the population steps' own rows.
+    #[arg(long, value_name = "W", value_parser = workload::cli::positive)]
+    pub work: Option<usize>,
+    /// Skip the --work and --size sweeps.
+    #[arg(long)]
     pub no_sweeps: bool,
-    /// Do not run `cargo build --release --examples` first.
+    /// Use the example binaries already built.
+    #[arg(long)]
     pub no_build: bool,
-    /// The machine slug (default from the CPU model and core count).
+    /// Name of this machine in the results path (default: CPU model and cores).
+    #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
-    /// Where to write (default `book/src/results/<machine>/`).
+    /// Write here instead of book/src/results/<machine>/.
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// The arguments after `lab`, as given (recorded in `command.md`).
+    /// The arguments after `lab`, as given (recorded in `command.md`; not an option).
+    #[arg(skip)]
     pub argv: Vec<String>,
 }
 

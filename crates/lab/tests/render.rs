@@ -118,15 +118,15 @@ fn fixture() -> Results {
         r#"[{"name":"compute","seconds":0.5}]"#,
         0.6,
         "null",
-        r#"{"grid":[
-            {"outer":"threads","outer_workers":1,"blas_threads":1,"seconds":0.1,"gflops":30.0},
-            {"outer":"threads","outer_workers":1,"blas_threads":2,"seconds":0.06,"gflops":50.0},
-            {"outer":"threads","outer_workers":2,"blas_threads":1,"seconds":0.055,"gflops":55.0},
-            {"outer":"threads","outer_workers":2,"blas_threads":2,"seconds":0.1,"gflops":30.0},
-            {"outer":"processes","outer_workers":2,"blas_threads":1,"seconds":0.055,"gflops":55.0},
-            {"outer":"processes","outer_workers":2,"blas_threads":2,"seconds":0.12,"gflops":25.0}]}"#
-            .replace('\n', "")
-            .as_str(),
+        &serde_json::json!({"grid": [
+            {"outer": "threads", "outer_workers": 1, "blas_threads": 1, "seconds": 0.1, "gflops": 30.0},
+            {"outer": "threads", "outer_workers": 1, "blas_threads": 2, "seconds": 0.06, "gflops": 50.0},
+            {"outer": "threads", "outer_workers": 2, "blas_threads": 1, "seconds": 0.055, "gflops": 55.0},
+            {"outer": "threads", "outer_workers": 2, "blas_threads": 2, "seconds": 0.1, "gflops": 30.0},
+            {"outer": "processes", "outer_workers": 2, "blas_threads": 1, "seconds": 0.055, "gflops": 55.0},
+            {"outer": "processes", "outer_workers": 2, "blas_threads": 2, "seconds": 0.12, "gflops": 25.0}
+        ]})
+        .to_string(),
     );
     let sweep = output(
         "08-blas-thread-sweep",

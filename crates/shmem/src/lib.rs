@@ -331,7 +331,10 @@ pub fn unlink_all() -> usize {
             continue;
         }
         // SAFETY: as in deregister; the path is copied out before the slot can be freed.
-        let path = unsafe { &*slot.path.get() }.split(|&b| b == 0).next().map(<[u8]>::to_vec);
+        let path = unsafe { &*slot.path.get() }
+            .split(|&b| b == 0)
+            .next()
+            .map(<[u8]>::to_vec);
         let name = path.and_then(|p| String::from_utf8(p).ok());
         let name = name.map(|p| p.strip_prefix(SHM_DIR).map(str::to_string).unwrap_or(p));
         if let Some(name) = name {

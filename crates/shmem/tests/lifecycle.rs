@@ -270,7 +270,11 @@ fn interrupted_owner_cleans_up(signal: libc::c_int, code: i32, says: &str) {
     let pid = owner.pid();
     let (status, stderr) = owner.wait();
     assert_eq!(status.code(), Some(code), "{stderr}");
-    assert_eq!(stderr.lines().collect::<Vec<_>>(), [says], "one line on stderr");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [says],
+        "one line on stderr"
+    );
     assert!(leftovers(pid).is_empty(), "{:?}", leftovers(pid));
     // Our mapping outlives the owner and its name.
     assert_eq!(worker.as_slice()[3], 3.0);

@@ -14,8 +14,9 @@ use procpool::{Item, Pool, PoolError};
 use shmem::{Attached, SharedArray, ShmError};
 use std::time::Instant;
 
-/// Install the Ctrl-C / SIGTERM handler that removes this process's shared arrays and exits
-/// with status 130 (creating a stack installs it too; call it early to cover the whole run).
+/// Install the SIGINT / SIGTERM handler that removes this process's shared arrays and exits
+/// with status 130 / 143 (creating a stack installs it too; call it early to cover the whole
+/// run).
 pub use shmem::install_cleanup_handler;
 
 /// The role the shared-memory workers serve.

@@ -157,6 +157,9 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
                 v.push(step);
             }
         }
+        if v.is_empty() {
+            return Err(format!("--steps {:?} names no step", opts.steps.join(",")));
+        }
         v.sort_by_key(|s| s.stem);
         v
     };
@@ -271,6 +274,16 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     if repeats == 0 {
         return Err("--repeats must be at least 1".into());
     }
+    let report = MachineReport::current(opts.machine.as_deref());
+    let out_dir = opts.out.clone().unwrap_or_else(|| {
+        workspace_root()
+            .join("book")
+            .join("src")
+            .join("results")
+            .join(&report.slug)
+    });
+    // Before anything is measured: a run whose results cannot be written is not started.
+    output::check_writable(&out_dir)?;
     if !opts.no_build {
         if let Err(e) = build_examples() {
             return if child::interrupted() {
@@ -296,14 +309,6 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             "lab: warning: {stem} is not built (no {stem} in the examples); reported as missing"
         );
     }
-    let report = MachineReport::current(opts.machine.as_deref());
-    let out_dir = opts.out.clone().unwrap_or_else(|| {
-        workspace_root()
-            .join("book")
-            .join("src")
-            .join("results")
-            .join(&report.slug)
-    });
     eprintln!("lab: machine {} ({})", report.slug, report.machine);
 
     let runnable: Vec<usize> = (0..measurements.len())

@@ -111,7 +111,7 @@ pub struct MatmulArgs {
     #[arg(long, value_name = "COUNT", default_value_t = 100, value_parser = positive)]
     pub tasks: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
-    #[arg(long, value_name = "COUNT", value_parser = positive)]
+    #[arg(long, value_name = "COUNT", value_parser = crate::populate::worker_count)]
     pub workers: Option<usize>,
     /// Tasks sent to a worker at a time; the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = positive)]

@@ -231,8 +231,8 @@ pub struct PopulateArgs {
     pub json: bool,
 }
 
-/// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
-pub const MAX_WORKERS: usize = 1024;
+/// The most workers `--workers` accepts: the most a pool starts.
+pub const MAX_WORKERS: usize = procpool::MAX_WORKERS;
 
 /// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
 pub fn worker_count(value: &str) -> Result<usize, String> {

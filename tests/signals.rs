@@ -229,3 +229,46 @@ fn populate_step_ends_at_once_on_sigint_and_sigterm() {
         ],
     );
 }
+
+/// Issue 15, defect 3: SIGKILL while step 06 fills its arrays (the names exist, no code runs)
+/// leaves them in /dev/shm; the next run of a shared-memory step removes them at its start.
+#[test]
+fn a_killed_runs_shared_memory_is_removed_by_the_next_run() {
+    let mut child = example(
+        "06-shared-memory",
+        &["--size", "300", "--tasks", "24", "--workers", "2"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let pid = child.id();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("workload:") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "06 ended early");
+    }
+    // Wait until its arrays exist in /dev/shm (it is filling them), then kill it.
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while shmem::leftovers(pid).is_empty() {
+        assert!(Instant::now() < give_up && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: our child, not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+    child.wait().unwrap();
+    let out = example("06-shared-memory", &["--size", "8", "--tasks", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        shmem::leftovers(pid),
+        Vec::<String>::new(),
+        "the killed run's arrays are still in /dev/shm"
+    );
+}

@@ -31,7 +31,7 @@ where
     match try_parse_from::<T, I, S>(name, about, args) {
         Ok(parsed) => parsed,
         Err(Exit::Help(text)) => {
-            print!("{text}");
+            say!("{}", text.trim_end());
             std::process::exit(0)
         }
         Err(Exit::Usage(line)) => usage_error(line),

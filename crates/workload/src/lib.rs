@@ -12,6 +12,14 @@
 //! - [`steps`]: the scaffolding every matrix step shares, so the examples keep to their idea.
 //! - [`tuning`]: thread counts, GFLOP/s tables, and step 05's explanation of what it measured.
 
+/// `println!` that never panics: a closed pipe or a full disk ends the program in one line
+/// (see [`report::print_line`]). Defined before the modules so that all of them can use it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::report::print_line(format_args!($($arg)*))
+    };
+}
+
 pub mod checksum;
 pub mod cli;
 pub mod machine;

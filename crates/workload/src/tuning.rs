@@ -260,7 +260,7 @@ impl Grid {
             n = self.size
         ));
         for line in grid_table(&self.cells, cores) {
-            println!("{line}");
+            say!("{line}");
         }
         if let Some(best) = best_cell(&self.cells) {
             report.note(format!(
@@ -359,7 +359,7 @@ impl Sweep {
             })
             .collect();
         for line in table(&header, &rows) {
-            println!("{line}");
+            say!("{line}");
         }
         let default = (self.points.iter()).find(|p| p.blas_threads == self.default_threads);
         if let Some(best) = self.best() {

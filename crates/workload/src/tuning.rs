@@ -3,21 +3,20 @@
 
 use crate::matmul::{self, Pairs};
 use crate::report::Report;
-use crate::shared::CellRun;
 use blasctl::ThreadLimit;
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 use std::time::Instant;
 
-/// The thread counts to try up to `max`: the powers of two below it, then `max` itself
-/// (`1, 2, 4, 6` for 6), so that large machines get a short list that still ends at `max`.
-pub fn thread_counts(max: usize) -> Vec<usize> {
-    let max = max.max(1);
-    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
-        .take_while(|&n| n < max)
-        .collect();
-    counts.push(max);
-    counts
+/// One cell of step 07's grid: how long the products took, and the BLAS threads each
+/// worker said it ran with (one list per worker; a list for the whole process on threads).
+pub struct CellRun {
+    /// Seconds for all the products, pool start excluded.
+    pub seconds: f64,
+    /// Seconds spent starting and stopping worker processes (0 on threads).
+    pub start_seconds: f64,
+    /// BLAS thread counts reported, per worker.
+    pub blas_threads: Vec<Vec<usize>>,
 }
 
 /// GFLOP/s of `tasks` products of `n x n` matrices done in `seconds`.
@@ -539,15 +538,6 @@ pub fn explain(m: &Measured, blas: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thread_counts_are_powers_of_two_then_the_maximum() {
-        assert_eq!(thread_counts(1), vec![1]);
-        assert_eq!(thread_counts(2), vec![1, 2]);
-        assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
-        assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
-        assert_eq!(thread_counts(0), vec![1]);
-    }
 
     fn cell(outer: &'static str, w: usize, t: usize, gflops: f64) -> Cell {
         Cell {

@@ -70,13 +70,13 @@ pub mod ex04;
 pub mod ex05;
 pub mod ex06;
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2};
 use procpool::{Item, Pool, PoolError, TransferStats};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use ndarray::linalg::general_mat_mul;
 use workload::{matmul, stacks, workers};
 
 /// An `n x n` matrix.

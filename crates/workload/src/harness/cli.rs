@@ -507,4 +507,17 @@ mod grid_tests {
         assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
         assert_eq!(thread_counts(0), vec![1]);
     }
+
+    #[test]
+    fn work_is_bounded() {
+        assert_eq!(work_rounds("1"), Ok(1));
+        assert!(work_rounds("0").unwrap_err().contains("at least 1"));
+        assert!(work_rounds("1000000001")
+            .unwrap_err()
+            .contains("at most 1000000000"));
+        assert!(work_rounds("x").is_err());
+        assert_eq!(worker_count("3"), Ok(3));
+        assert!(worker_count("0").is_err());
+        assert!(worker_count("5000").unwrap_err().contains("at most 1024"));
+    }
 }

@@ -7,7 +7,17 @@ use ndarray::Zip;
 use procpool::{Pool, PoolError};
 use std::time::Instant;
 use workload::stacks::{self, Stacks, SHARED_ROLE};
-use workload::tuning::CellRun;
+
+/// One cell of step 07's grid: how long the products took, and the BLAS threads each
+/// worker said it ran with (one list per worker; a list for the whole process on threads).
+pub(crate) struct CellRun {
+    /// Seconds for all the products, pool start excluded.
+    pub(crate) seconds: f64,
+    /// Seconds spent starting and stopping worker processes (0 on threads).
+    pub(crate) start_seconds: f64,
+    /// BLAS thread counts reported, per worker.
+    pub(crate) blas_threads: Vec<Vec<usize>>,
+}
 
 /// Every product on `workers` rayon threads, each product on `blas` BLAS threads.
 pub(crate) fn on_threads(

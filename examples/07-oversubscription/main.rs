@@ -5,11 +5,12 @@
 //! so what changes from cell to cell is only how many threads ask for the cores.
 
 mod cells;
+mod grid;
 
+use grid::Grid;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use workload::stacks::{self, Stacks};
-use workload::tuning::Grid;
 use workload::{phases, GridArgs};
 
 const STEP: &str = "07-oversubscription";

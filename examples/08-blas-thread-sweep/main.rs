@@ -4,9 +4,11 @@
 //! faster on this machine. Each count runs the product a few times and keeps the best time,
 //! the run least disturbed by anything else on the machine.
 
+mod sweep;
+
 use blasctl::ThreadLimit;
 use std::time::Instant;
-use workload::tuning::Sweep;
+use sweep::Sweep;
 use workload::{matmul, phases, SweepArgs};
 
 const STEP: &str = "08-blas-thread-sweep";

@@ -4,6 +4,7 @@
 //! faster on this machine. Each count runs the product a few times and keeps the best time,
 //! the run least disturbed by anything else on the machine.
 
+mod report;
 mod sweep;
 
 use blasctl::ThreadLimit;

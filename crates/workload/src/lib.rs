@@ -17,7 +17,7 @@
 //! - [`phases`]: start and finish of every step, a pool's start and stop, and `fail`.
 //!
 //! Code that belongs to one step lives in that step's example; [`tuning`] holds what steps
-//! 05, 07 and 08 print about BLAS threads (tables, the grid, the sweep, step 05's reading).
+//! 05, 07 and 08 share about BLAS threads (GFLOP/s, tables, checks, step 05's reading).
 
 mod harness;
 mod tasks;

@@ -1,5 +1,7 @@
-//! Thread counts, GFLOP/s and the tables of the steps that tune threads (05, 07, 08), and the
-//! explanation step 05 prints from what it measured.
+//! What the steps that tune BLAS threads (05, 07, 08) share: GFLOP/s, the tables, the grid
+//! cells and their checks, and the explanation step 05 prints from what it measured (tested
+//! here, beside the numbers it reads). Step 07's grid and step 08's sweep live in their
+//! examples.
 
 use crate::matmul;
 use blasctl::ThreadLimit;

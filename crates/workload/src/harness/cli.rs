@@ -314,7 +314,7 @@ pub fn worker_count(value: &str) -> Result<usize, String> {
     }
 }
 
-/// A clap value parser for `--work`: 1 to [`MAX_WORK`] rounds.
+/// A clap value parser for `--work`: 1 to [`populate::MAX_WORK`] rounds.
 pub fn work_rounds(value: &str) -> Result<usize, String> {
     match positive(value)? {
         n if n > populate::MAX_WORK => Err(format!(

@@ -484,7 +484,7 @@ fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
     results.calibration.pipe_bytes_per_second = 0.0;
     let json = serde_json::to_string(&results).unwrap();
     std::fs::write(dir.join("results.json"), json).unwrap();
-    let mut child = lab_bin()
+    let child = lab_bin()
         .args(["render", "results.json"])
         .current_dir(&dir)
         .stderr(std::process::Stdio::piped())

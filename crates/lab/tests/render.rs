@@ -303,7 +303,7 @@ fn tables_and_plots_are_written_and_overwritten() {
     );
     let hidden: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| Some(e.ok()?.file_name().into_string().ok()?))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with('.') && n != lab::output::MANIFEST)
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");

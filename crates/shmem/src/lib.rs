@@ -58,7 +58,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::Once;
 
 use memmap2::{MmapMut, MmapOptions};
@@ -305,8 +305,16 @@ fn registered(name: &str) -> bool {
     })
 }
 
+/// The process that installed the handler. A child forked from it (between `fork` and `exec`
+/// the handler is still installed) must not remove its parent's names.
+static OWNER_PID: AtomicI32 = AtomicI32::new(0);
+
 extern "C" fn on_signal(signal: libc::c_int) {
-    // Only async-signal-safe calls: unlink, write, _exit.
+    // Only async-signal-safe calls: getpid, unlink, write, _exit.
+    // SAFETY: getpid and _exit are async-signal-safe.
+    if unsafe { libc::getpid() } != OWNER_PID.load(Ordering::Relaxed) {
+        unsafe { libc::_exit(128 + signal) };
+    }
     for slot in &REGISTRY {
         if slot.state.load(Ordering::Acquire) == LINKED {
             // SAFETY: a LINKED slot holds a complete NUL-terminated path.
@@ -338,6 +346,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
 pub fn install_cleanup_handler() {
     HANDLER.call_once(|| {
         remove_stale();
+        // SAFETY: getpid has no preconditions.
+        OWNER_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
         // SAFETY: a zeroed sigaction with a handler of the right type and a full mask, so the
         // handler is not interrupted by another of the three signals.
         unsafe {

@@ -216,8 +216,7 @@ where
         return;
     }
     let mut mapped = Mapped::from_env().unwrap_or_else(|e| {
-        eprintln!("error: worker cannot map the shared stacks: {e}");
-        std::process::exit(1)
+        crate::phases::fail(format!("worker cannot map the shared stacks: {e}"))
     });
     procpool::serve_if_worker(SHARED_ROLE, |task, item| {
         mapped.serve(task, &item, &mut multiply)

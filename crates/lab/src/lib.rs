@@ -36,6 +36,7 @@
 
 pub mod calibrate;
 pub mod child;
+pub mod layout;
 pub mod machine;
 pub mod model;
 pub mod output;
@@ -45,3 +46,4 @@ pub mod results;
 pub mod session;
 pub mod stats;
 pub mod steps;
+pub mod timeline;

@@ -33,7 +33,8 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
-    plot::write_all(results, dir)
+    plot::write_all(results, dir)?;
+    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)
 }
 
 fn sibling(out: &Path, tag: &str) -> PathBuf {

@@ -73,7 +73,11 @@ where
             Ok((Frame::Stop, _)) if trace::enabled() => {
                 // What this worker recorded goes back to the pool, which asked for it.
                 let recorded = trace::take().to_bytes();
-                return if wire::write_trace(&mut writer, &recorded).is_ok() { 0 } else { 1 };
+                return if wire::write_trace(&mut writer, &recorded).is_ok() {
+                    0
+                } else {
+                    1
+                };
             }
             Ok((Frame::Stop, _)) | Err(FrameError::Closed) => return 0,
             Ok((other, _)) => {

@@ -52,7 +52,11 @@ fn workers_send_their_spans_back_and_every_task_is_computed_once() {
         assert!(recorded.counters.iter().any(|(p, _)| *p == pid));
     }
     // One clock: every worker span lies inside the parent's run.
-    let start = recorded.spans.iter().find(|s| s.name == "start workers").unwrap();
+    let start = recorded
+        .spans
+        .iter()
+        .find(|s| s.name == "start workers")
+        .unwrap();
     assert!(recorded
         .spans
         .iter()

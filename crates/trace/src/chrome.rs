@@ -58,8 +58,10 @@ pub fn write_chrome(path: &Path, trace: &Trace) -> std::io::Result<()> {
         });
     }
     for (pid, c) in &trace.counters {
-        events.push(json!({"name": "process_labels", "ph": "M", "pid": pid, "tid": 0,
-                           "args": {"labels": c.to_string()}}));
+        events.push(
+            json!({"name": "process_labels", "ph": "M", "pid": pid, "tid": 0,
+                           "args": {"labels": c.to_string()}}),
+        );
     }
     for s in &trace.spans {
         let mut args = serde_json::Map::new();
@@ -149,10 +151,24 @@ mod tests {
                 bytes: None,
             }],
             names: vec![
-                TrackName { pid: 7, tid: None, name: "worker 0".into() },
-                TrackName { pid: 7, tid: Some(8), name: "main".into() },
+                TrackName {
+                    pid: 7,
+                    tid: None,
+                    name: "worker 0".into(),
+                },
+                TrackName {
+                    pid: 7,
+                    tid: Some(8),
+                    name: "main".into(),
+                },
             ],
-            counters: vec![(7, Counters { minor_faults: 5, ..Counters::default() })],
+            counters: vec![(
+                7,
+                Counters {
+                    minor_faults: 5,
+                    ..Counters::default()
+                },
+            )],
             dropped: 0,
         };
         let dir = std::env::temp_dir().join(format!("trace-test-{}", std::process::id()));
@@ -162,7 +178,12 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
-        let x = v["traceEvents"].as_array().unwrap().iter().find(|e| e["ph"] == "X").unwrap();
+        let x = v["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["ph"] == "X")
+            .unwrap();
         assert_eq!(x["ts"].as_f64().unwrap(), 400_000_123_456.789);
         assert_eq!(x["dur"].as_f64().unwrap(), 1_234.567);
         assert_eq!(read_chrome(&text).unwrap(), trace);

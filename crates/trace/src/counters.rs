@@ -106,7 +106,10 @@ mod tests {
         }
         std::hint::black_box(&v);
         let after = Counters::read(Whose::ThisProcess).unwrap();
-        assert!(after.minor_faults >= before.minor_faults + 32, "{before} -> {after}");
+        assert!(
+            after.minor_faults >= before.minor_faults + 32,
+            "{before} -> {after}"
+        );
         assert!(after.user_seconds + after.system_seconds > 0.0);
         assert!(after.max_rss_bytes >= 64 << 20);
     }
@@ -120,7 +123,12 @@ mod tests {
             .unwrap();
         assert!(status.success());
         let after = Counters::read(Whose::ReapedChildren).unwrap();
-        assert!(after.minor_faults > before.minor_faults, "{before} -> {after}");
-        assert!(after.user_seconds + after.system_seconds > before.user_seconds + before.system_seconds);
+        assert!(
+            after.minor_faults > before.minor_faults,
+            "{before} -> {after}"
+        );
+        assert!(
+            after.user_seconds + after.system_seconds > before.user_seconds + before.system_seconds
+        );
     }
 }

@@ -259,7 +259,10 @@ mod tests {
         assert_eq!(tasks, (0..12).collect::<Vec<u64>>());
         assert_eq!(got.tracks().len(), 3);
         for tid in tids {
-            assert_eq!(got.name_of(std::process::id(), Some(tid)), Some(format!("thread {tid}").as_str()));
+            assert_eq!(
+                got.name_of(std::process::id(), Some(tid)),
+                Some(format!("thread {tid}").as_str())
+            );
         }
         assert_eq!(got.name_of(std::process::id(), None), Some("test"));
         assert_eq!(got.counters.len(), 1);

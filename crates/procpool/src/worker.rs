@@ -97,9 +97,9 @@ where
         let mut failed = false;
         for (i, item) in items.into_iter().enumerate() {
             let task = first + i;
-            let computing = trace::span("compute", State::Compute).map(|s| s.task(task));
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| handler(task, item)));
-            drop(computing);
+            let outcome = trace::compute(task, || {
+                panic::catch_unwind(AssertUnwindSafe(|| handler(task, item)))
+            });
             match outcome {
                 Ok(Ok(result)) => results.push(result),
                 Ok(Err(message)) => {

@@ -35,13 +35,15 @@
 
 mod chrome;
 mod counters;
+mod file;
 mod recorder;
 
 pub use chrome::{read_chrome, write_chrome};
 pub use counters::{Counters, Whose};
+pub use file::{record_to, write_recorded, Written};
 pub use recorder::{
-    absorb, enable, enable_from_env, enabled, name_process, name_thread, now_ns, record, span,
-    take, thread_id, Guard, MAX_SPANS, TRACE_ENV,
+    absorb, compute, enable, enable_from_env, enabled, name_process, name_thread, now_ns, record,
+    span, take, thread_id, Guard, MAX_SPANS, TRACE_ENV,
 };
 
 use serde::{Deserialize, Serialize};

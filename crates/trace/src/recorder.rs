@@ -1,19 +1,26 @@
 //! The process-wide recorder: an on/off flag, the clock, and the spans recorded so far.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::{Counters, Span, State, Trace, TrackName, Whose};
 
-/// Set (to `1`) in a worker's environment when its parent traces, so the worker records too.
+/// Set in a worker's environment by its pool: `1` when the parent traces, so the worker
+/// records too (from its first span: code that runs before it serves is traced as well), `0`
+/// otherwise. Not meant to be set by hand: a process that records only writes its spans when
+/// asked to ([`record_to`](crate::record_to)) or sends them to its pool.
 pub const TRACE_ENV: &str = "CONCURRENT_NDARRAY_TRACE";
 
 /// The most spans one process keeps; later ones are counted in [`Trace::dropped`]. At about
 /// 100 bytes a span, this bounds a recorder's memory near 200 MB.
 pub const MAX_SPANS: usize = 2_000_000;
 
-static ON: AtomicBool = AtomicBool::new(false);
+/// Not yet decided (read [`TRACE_ENV`] on first use), off, on.
+const UNKNOWN: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 static RECORDED: Mutex<Trace> = Mutex::new(Trace {
     spans: Vec::new(),
     names: Vec::new(),
@@ -26,26 +33,34 @@ thread_local! {
     static THREAD: Cell<Option<(u32, bool)>> = const { Cell::new(None) };
 }
 
-/// Whether this process records spans.
+/// Whether this process records spans: one relaxed atomic load (the first call also reads
+/// [`TRACE_ENV`]).
 #[inline]
 pub fn enabled() -> bool {
-    ON.load(Ordering::Relaxed)
+    match STATE.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => enable_from_env(),
+    }
 }
 
 /// Starts recording in this process. Workers started from now on are told to record too
 /// (procpool passes [`TRACE_ENV`]).
 pub fn enable() {
-    ON.store(true, Ordering::Relaxed);
+    STATE.store(ON, Ordering::Relaxed);
 }
 
-/// Starts recording if [`TRACE_ENV`] is set (in a worker whose parent traces); returns
-/// whether it did.
+/// Records if [`TRACE_ENV`] is `1` (in a worker whose parent traces) or if [`enable`] was
+/// called; returns whether this process records.
 pub fn enable_from_env() -> bool {
-    let on = std::env::var_os(TRACE_ENV).is_some_and(|v| v == "1");
-    if on {
-        enable();
-    }
-    on
+    let from_env = if std::env::var_os(TRACE_ENV).is_some_and(|v| v == "1") {
+        ON
+    } else {
+        OFF
+    };
+    // `enable` may have run meanwhile: only an undecided state takes the environment's word.
+    let _ = STATE.compare_exchange(UNKNOWN, from_env, Ordering::Relaxed, Ordering::Relaxed);
+    STATE.load(Ordering::Relaxed) == ON
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: one clock for every process on the machine.
@@ -152,6 +167,12 @@ impl Guard {
         self
     }
 
+    /// Marks the span as moving or mapping `bytes`.
+    pub fn bytes(mut self, bytes: u64) -> Guard {
+        self.bytes = Some(bytes);
+        self
+    }
+
     /// Sets the task (known once the span has started, say).
     pub fn set_task(&mut self, task: usize) {
         self.task = Some(task as u64);
@@ -177,6 +198,14 @@ impl Drop for Guard {
             bytes: self.bytes,
         });
     }
+}
+
+/// Runs `f` as task `task`'s `compute` span on the calling thread; when tracing is off, just
+/// `f()` after one atomic load.
+#[inline]
+pub fn compute<T>(task: usize, f: impl FnOnce() -> T) -> T {
+    let _span = span("compute", State::Compute).map(|s| s.task(task));
+    f()
 }
 
 /// Records a span timed elsewhere; nothing when tracing is off.

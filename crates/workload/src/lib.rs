@@ -24,4 +24,4 @@ pub mod tuning;
 
 pub use cli::{GridArgs, MatmulArgs, SweepArgs};
 pub use populate::PopulateArgs;
-pub use report::{Copies, Record, Report};
+pub use report::{Copies, Record, Report, RunCounters};

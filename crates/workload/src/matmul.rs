@@ -88,7 +88,7 @@ where
         .enumerate()
         .map(|(task, (a, b))| {
             seen(task, a, b);
-            a.dot(b)
+            trace::compute(task, || a.dot(b))
         })
         .collect()
     // ANCHOR_END: par_iter

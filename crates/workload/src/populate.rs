@@ -229,6 +229,10 @@ pub struct PopulateArgs {
     /// Also print one JSON line with every measurement (for the lab).
     #[arg(long)]
     pub json: bool,
+    /// Write what every process and thread did to FILE, as Chrome trace-event JSON (open it
+    /// in https://ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
@@ -259,6 +263,7 @@ impl PopulateArgs {
                 "--workers does not apply to {name}: it runs no workers"
             ));
         }
+        crate::cli::start_trace(name, args.trace.as_deref());
         args
     }
 }

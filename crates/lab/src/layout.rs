@@ -235,7 +235,7 @@ mod tests {
         };
         let p = processes(&trace);
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0].name, "02-naive-pool");
+        assert_eq!(p[0].name, "parent");
         assert_eq!(p[0].threads.len(), 2);
         let w0 = p[1].pipe.clone().unwrap();
         assert_eq!(

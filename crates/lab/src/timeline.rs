@@ -39,14 +39,16 @@ pub const TRACED: [&str; 10] = [
     "14-populate-rayon",
 ];
 
-/// The workload a step is traced at: its `--quick` workload with `--quick`, otherwise a small
-/// representative one (long enough for every worker to take several chunks, short enough that
+/// The workload a step is traced at: its `--quick` workload with `--quick` (step 13 at fewer
+/// elements), otherwise a small representative one (long enough for every worker to take several chunks, short enough that
 /// a chart can show each span).
 pub fn trace_args(step: &Step, quick: bool) -> Vec<String> {
     let args: &[&str] = match (quick, step.family, step.stem) {
+        // one message per element each way: a few thousand already fill a chart (and its raw
+        // trace stays near a megabyte)
+        (_, _, "13-populate-queue") => &["--len", "2000"],
         (true, _, _) | (false, _, "07-oversubscription") => step.quick,
         (false, Family::Matrix, _) => &["--size", "1000", "--tasks", "16"],
-        (false, Family::Population, "13-populate-queue") => &["--len", "5000"],
         (false, Family::Population, _) => &["--len", "1000000"],
     };
     args.iter().map(|a| a.to_string()).collect()
@@ -136,8 +138,14 @@ pub fn lanes(trace: &Trace) -> Vec<Lane> {
             let thread = trace
                 .name_of(pid, Some(tid))
                 .map_or_else(|| format!("thread {tid}"), str::to_string);
+            let name = process(pid);
+            let who = if is_worker(&name) {
+                short(&name)
+            } else {
+                "parent"
+            };
             Lane {
-                label: format!("{} · {thread}", short(&process(pid))),
+                label: format!("{who} · {thread}"),
                 pid,
                 tid,
                 spans,
@@ -167,41 +175,104 @@ fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name).trim()
 }
 
-/// The time a lane spent in each state within `[from, to)`, in nanoseconds, and idle last.
-/// Where spans nest, the inner one counts.
-pub fn state_time(lane: &Lane, from: u64, to: u64) -> ([u64; 4], u64) {
-    let mut time = [0u64; 4];
-    let mut idle = 0u64;
-    let slot = |s: State| State::ALL.iter().position(|&x| x == s).unwrap_or(0);
-    let mut add = |state: Option<State>, d: u64| match state {
-        Some(s) => time[slot(s)] += d,
-        None => idle += d,
+/// A lane's time within `[from, to)` cut into consecutive segments, each in one state
+/// (`None`: idle). Where spans nest, the inner one counts.
+pub fn segments(lane: &Lane, from: u64, to: u64) -> Vec<(u64, u64, Option<State>)> {
+    let mut out: Vec<(u64, u64, Option<State>)> = Vec::new();
+    let mut push = |a: u64, b: u64, state: Option<State>| {
+        if b > a {
+            match out.last_mut() {
+                Some(last) if last.1 == a && last.2 == state => last.1 = b,
+                _ => out.push((a, b, state)),
+            }
+        }
     };
+    // The spans open at time `t`, innermost last: (end, state).
     let mut stack: Vec<(u64, State)> = Vec::new();
     let mut t = from;
     let close_until = |limit: u64,
                        stack: &mut Vec<(u64, State)>,
                        t: &mut u64,
-                       add: &mut dyn FnMut(Option<State>, u64)| {
+                       push: &mut dyn FnMut(u64, u64, Option<State>)| {
         while let Some(&(end, state)) = stack.last() {
             if end > limit {
                 break;
             }
-            add(Some(state), end.saturating_sub(*t));
+            push(*t, end, Some(state));
             *t = (*t).max(end);
             stack.pop();
         }
     };
     for s in &lane.spans {
         let (start, end) = (s.start_ns.clamp(from, to), s.end_ns().clamp(from, to));
-        close_until(start, &mut stack, &mut t, &mut add);
-        add(stack.last().map(|&(_, st)| st), start.saturating_sub(t));
+        close_until(start, &mut stack, &mut t, &mut push);
+        push(t, start, stack.last().map(|&(_, st)| st));
         t = t.max(start);
         stack.push((end, s.state));
     }
-    close_until(to, &mut stack, &mut t, &mut add);
-    add(None, to.saturating_sub(t));
+    close_until(to, &mut stack, &mut t, &mut push);
+    push(t, to, None);
+    out
+}
+
+/// The time a lane spent in each state within `[from, to)`, in nanoseconds (in the order of
+/// [`State::ALL`]), and its idle time.
+pub fn state_time(lane: &Lane, from: u64, to: u64) -> ([u64; 4], u64) {
+    let mut time = [0u64; 4];
+    let mut idle = 0u64;
+    for (a, b, state) in segments(lane, from, to) {
+        match state.and_then(|s| State::ALL.iter().position(|&x| x == s)) {
+            Some(i) => time[i] += b - a,
+            None => idle += b - a,
+        }
+    }
     (time, idle)
+}
+
+/// A lane drawn `columns` pixels wide: each column takes the state that filled most of its
+/// time, and runs of equal columns become one rectangle `(first column, end column, state)`.
+/// The file stays small however many spans there are, and no span narrower than a pixel
+/// vanishes unless another state filled more of its column.
+pub fn pixel_runs(
+    lane: &Lane,
+    from: u64,
+    to: u64,
+    columns: usize,
+) -> Vec<(usize, usize, Option<State>)> {
+    let width = (to - from) as f64 / columns as f64;
+    let mut fill = vec![[0f64; 5]; columns];
+    let slot = |s: Option<State>| {
+        s.and_then(|s| State::ALL.iter().position(|&x| x == s))
+            .unwrap_or(4)
+    };
+    for (a, b, state) in segments(lane, from, to) {
+        let (a, b) = ((a - from) as f64 / width, (b - from) as f64 / width);
+        let mut col = a.floor() as usize;
+        while (col as f64) < b && col < columns {
+            let overlap = b.min(col as f64 + 1.0) - a.max(col as f64);
+            fill[col][slot(state)] += overlap;
+            col += 1;
+        }
+    }
+    let state_of = |i: usize| {
+        [
+            Some(State::Compute),
+            Some(State::Copy),
+            Some(State::Wait),
+            Some(State::Setup),
+            None,
+        ][i]
+    };
+    let mut runs: Vec<(usize, usize, Option<State>)> = Vec::new();
+    for (col, f) in fill.iter().enumerate() {
+        let best = (0..5).fold(4, |best, i| if f[i] > f[best] { i } else { best });
+        let state = state_of(best);
+        match runs.last_mut() {
+            Some(last) if last.1 == col && last.2 == state => last.1 = col + 1,
+            _ => runs.push((col, col + 1, state)),
+        }
+    }
+    runs
 }
 
 /// The window a trace covers: the first span's start to the last span's end.
@@ -298,7 +369,6 @@ pub fn gantt_svg(t: &Timeline, machine: &str) -> String {
     let lanes = lanes(&t.trace);
     let (from, to) = window(&t.trace);
     let ms = (to - from) as f64 / 1e6;
-    let x = |ns: u64| LEFT + PLOT * (ns.saturating_sub(from)) as f64 / (to - from) as f64;
     let height = TOP + LANE * lanes.len() as f64 + 80.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{height}" viewBox="0 0 900 {height}" font-family="sans-serif" font-size="12">
@@ -320,34 +390,19 @@ pub fn gantt_svg(t: &Timeline, machine: &str) -> String {
             LANE - 4.0,
             colour(None)
         );
-        // Adjacent spans of one state closer than half a pixel are drawn as one rectangle.
-        let merge = (to - from) / (2.0 * PLOT) as u64;
-        let mut pending: Option<(u64, u64, State)> = None;
-        let flush = |svg: &mut String, p: Option<(u64, u64, State)>| {
-            if let Some((a, b, state)) = p {
+        for (c0, c1, state) in pixel_runs(lane, from, to, PLOT as usize) {
+            if state.is_some() {
                 let _ = writeln!(
                     svg,
-                    r#"<rect x="{:.2}" y="{}" width="{:.2}" height="{}" fill="{}"/>"#,
-                    x(a),
+                    r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>"#,
+                    LEFT + c0 as f64,
                     y + 2.0,
-                    (x(b) - x(a)).max(0.5),
+                    c1 - c0,
                     LANE - 4.0,
-                    colour(Some(state))
+                    colour(state)
                 );
             }
-        };
-        for s in &lane.spans {
-            pending = match pending {
-                Some((a, b, st)) if st == s.state && s.start_ns <= b + merge => {
-                    Some((a, b.max(s.end_ns()), st))
-                }
-                p => {
-                    flush(&mut svg, p);
-                    Some((s.start_ns, s.end_ns(), s.state))
-                }
-            };
         }
-        flush(&mut svg, pending);
     }
     // The time axis.
     let axis = TOP + LANE * lanes.len() as f64 + 4.0;
@@ -459,6 +514,29 @@ mod tests {
         // A window cuts the spans.
         let (time, idle) = state_time(&lane, 25, 75);
         assert_eq!((time, idle), ([5, 5, 30, 0], 10));
+    }
+
+    #[test]
+    fn a_column_takes_the_state_that_filled_most_of_it() {
+        let lane = Lane {
+            label: "w · main".into(),
+            pid: 1,
+            tid: 1,
+            // 1000 compute spans of 60 ns every 100 ns, copies of 30 ns between them
+            spans: (0..1000)
+                .flat_map(|i| {
+                    [
+                        span(State::Compute, i * 100, 60),
+                        span(State::Copy, i * 100 + 60, 30),
+                    ]
+                })
+                .collect(),
+        };
+        let runs = pixel_runs(&lane, 0, 100_000, 10);
+        assert_eq!(runs, vec![(0, 10, Some(State::Compute))]);
+        // Half the window idle: the second half's columns are idle.
+        let runs = pixel_runs(&lane, 0, 200_000, 10);
+        assert_eq!(runs, vec![(0, 5, Some(State::Compute)), (5, 10, None)]);
     }
 
     #[test]

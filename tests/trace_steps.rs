@@ -101,7 +101,7 @@ fn a_pool_step_traces_its_parent_and_every_worker_on_one_clock() {
     assert!(trace
         .spans
         .iter()
-        .any(|s| s.pid == me && s.name == "receive"));
+        .any(|s| s.pid == me && s.name == "receive results"));
     // One clock: every worker span lies within the parent's first and last span.
     let parent: Vec<_> = trace.spans.iter().filter(|s| s.pid == me).collect();
     let from = parent.iter().map(|s| s.start_ns).min().unwrap();

@@ -13,13 +13,13 @@ use crate::timeline::{esc, lanes, Timeline};
 /// What crossed one pipe pair, counted from the parent's I/O thread for that worker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pipe {
-    /// Frames written to the worker, and their bytes.
+    /// Tasks frames written to the worker.
     pub frames_out: u64,
-    /// Bytes written to the worker.
+    /// Bytes of those tasks frames.
     pub bytes_out: u64,
-    /// Frames read from the worker (its ready and trace frames included).
+    /// Results frames read from the worker.
     pub frames_in: u64,
-    /// Bytes read from the worker.
+    /// Bytes of those results frames.
     pub bytes_in: u64,
 }
 
@@ -72,7 +72,7 @@ pub fn processes(trace: &Trace) -> Vec<Process> {
                 pipe.frames_out += 1;
                 pipe.bytes_out += s.bytes.unwrap_or(0);
             }
-            "receive" => {
+            "receive results" => {
                 pipe.frames_in += 1;
                 pipe.bytes_in += s.bytes.unwrap_or(0);
             }
@@ -149,17 +149,19 @@ pub fn layout_svg(t: &Timeline) -> String {
         let y = 70.0 + 74.0 * i as f64;
         process_box(&mut svg, 630.0, y, w);
         if let Some(pipe) = &w.pipe {
-            let (ay, by) = (y + 18.0, y + 40.0);
+            // From the parent's edge a fan to each worker's row, then two straight pipes
+            // with their labels above them.
+            let (ay, by) = (y + 20.0, y + 48.0);
             let _ = writeln!(
                 svg,
-                r##"<line x1="272" y1="{}" x2="628" y2="{ay}" stroke="#444" marker-end="url(#arrow)"/><text x="450" y="{}" text-anchor="middle">stdin pipe: {} in {} frames</text>
-<line x1="628" y1="{by}" x2="272" y2="{}" stroke="#444" marker-end="url(#arrow)"/><text x="450" y="{}" text-anchor="middle">stdout pipe: {} in {} frames</text>"##,
-                parent_y + 18.0,
-                (parent_y + 18.0 + ay) / 2.0 - 5.0,
+                r##"<path d="M 272 {} L 350 {ay} L 628 {ay}" fill="none" stroke="#444" marker-end="url(#arrow)"/><text x="490" y="{}" text-anchor="middle">stdin pipe: tasks, {} in {} frames</text>
+<path d="M 628 {by} L 350 {by} L 272 {}" fill="none" stroke="#444" marker-end="url(#arrow)"/><text x="490" y="{}" text-anchor="middle">stdout pipe: results, {} in {} frames</text>"##,
+                parent_y + 20.0,
+                ay - 4.0,
                 mb(pipe.bytes_out),
                 pipe.frames_out,
                 parent_y + 40.0,
-                (parent_y + 40.0 + by) / 2.0 + 15.0,
+                by - 4.0,
                 mb(pipe.bytes_in),
                 pipe.frames_in
             );
@@ -218,6 +220,7 @@ mod tests {
             spans: vec![
                 span("send tasks", 10, 11, Some(100)),
                 span("send tasks", 10, 11, Some(50)),
+                span("receive results", 10, 11, Some(32)),
                 span("receive", 10, 11, Some(32)),
                 span("send tasks", 10, 12, Some(7)),
                 span("compute", 20, 20, None),
@@ -250,7 +253,7 @@ mod tests {
             trace,
         };
         let svg = layout_svg(&t);
-        assert!(svg.contains("stdin pipe: 150 B in 2 frames"));
+        assert!(svg.contains("stdin pipe: tasks, 150 B in 2 frames"));
         assert!(svg.contains("worker 1 800 B"));
     }
 }

@@ -771,8 +771,13 @@ impl WorkerIo {
         let (frame, bytes) = wire::read_frame(reader, self.max_frame_bytes)?;
         if let Some(span) = &mut receiving {
             span.set_bytes(bytes);
-            if let Frame::Results { first, .. } = &frame {
-                span.set_task(*first);
+            match &frame {
+                Frame::Results { first, .. } => {
+                    span.set_name("receive results");
+                    span.set_task(*first);
+                }
+                Frame::Trace(_) => span.set_name("receive trace"),
+                _ => {}
             }
         }
         Ok((

@@ -27,8 +27,8 @@ fn workers_send_their_spans_back_and_every_task_is_computed_once() {
         .collect();
     computed.sort_unstable();
     assert_eq!(computed, (0..9).collect::<Vec<u64>>());
-    // The parent's I/O threads sent 5 chunks and received 5 results, plus each worker's ready
-    // frame and its trace frame.
+    // The parent's I/O threads sent 5 chunks and received 5 results, each worker's trace frame
+    // and its ready frame.
     let parent = |name: &str| {
         recorded
             .spans
@@ -37,7 +37,9 @@ fn workers_send_their_spans_back_and_every_task_is_computed_once() {
             .count()
     };
     assert_eq!(parent("send tasks"), 5);
-    assert_eq!(parent("receive"), 5 + 2 + 2);
+    assert_eq!(parent("receive results"), 5);
+    assert_eq!(parent("receive trace"), 2);
+    assert_eq!(parent("receive"), 2, "the ready frames");
     assert_eq!(parent("start workers"), 1);
     // Each worker read its chunks and wrote their results, with the bytes on the wire.
     for &pid in &pids {

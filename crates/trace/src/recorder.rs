@@ -173,6 +173,11 @@ impl Guard {
         self
     }
 
+    /// Renames the span (what it was is known once it ends, say).
+    pub fn set_name(&mut self, name: &'static str) {
+        self.name = name;
+    }
+
     /// Sets the task (known once the span has started, say).
     pub fn set_task(&mut self, task: usize) {
         self.task = Some(task as u64);

@@ -47,7 +47,18 @@ pub fn trace_args(step: &Step, quick: bool) -> Vec<String> {
         // one message per element each way: a few thousand already fill a chart (and its raw
         // trace stays near a megabyte)
         (_, _, "13-populate-queue") => &["--len", "2000"],
-        (true, _, _) | (false, _, "07-oversubscription") => step.quick,
+        // two outer workers at 1 and 2 BLAS threads: four cells, each its own pool
+        (_, _, "07-oversubscription") => &[
+            "--size",
+            "300",
+            "--tasks",
+            "8",
+            "--workers",
+            "2",
+            "--blas-threads",
+            "1,2",
+        ],
+        (true, _, _) => step.quick,
         (false, Family::Matrix, _) => &["--size", "1000", "--tasks", "16"],
         (false, Family::Population, _) => &["--len", "1000000"],
     };
@@ -367,6 +378,16 @@ pub fn gantt_svg(t: &Timeline, machine: &str) -> String {
     const LANE: f64 = 22.0;
     const TOP: f64 = 50.0;
     let lanes = lanes(&t.trace);
+    if lanes.is_empty() {
+        return format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="900" height="80" viewBox="0 0 900 80" font-family="sans-serif" font-size="14">
+<rect width="900" height="80" fill="white"/>
+<text x="450" y="45" text-anchor="middle">{}: no thread recorded a span in this run</text>
+</svg>
+"#,
+            esc(&t.stem)
+        );
+    }
     let (from, to) = window(&t.trace);
     let ms = (to - from) as f64 / 1e6;
     let height = TOP + LANE * lanes.len() as f64 + 80.0;

@@ -34,7 +34,8 @@ fn traced(stem: &str, args: &[&str]) -> (Trace, Record) {
 
 /// The spans of one thread follow each other: none starts before the previous one ends.
 fn assert_no_overlap(stem: &str, trace: &Trace) {
-    let mut tracks: BTreeMap<(u32, u32), Vec<(u64, u64, &str)>> = BTreeMap::new();
+    type Track<'a> = Vec<(u64, u64, &'a str)>;
+    let mut tracks: BTreeMap<(u32, u32), Track> = BTreeMap::new();
     for s in &trace.spans {
         tracks
             .entry((s.pid, s.tid))

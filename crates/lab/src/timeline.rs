@@ -382,7 +382,7 @@ pub fn gantt_svg(t: &Timeline, machine: &str) -> String {
         return format!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="900" height="80" viewBox="0 0 900 80" font-family="sans-serif" font-size="14">
 <rect width="900" height="80" fill="white"/>
-<text x="450" y="45" text-anchor="middle">{}: no thread recorded a span in this run</text>
+<text x="450" y="45" text-anchor="middle">{}: no thread recorded a span (spans are per task or per frame; this step has neither)</text>
 </svg>
 "#,
             esc(&t.stem)

@@ -33,9 +33,14 @@
 //!    `command.md`, `machine.md`, `calibration.md`, `summary.md`, `steps/<stem>.md` and the
 //!    SVG plots of [`plot`]. Ctrl-C stops the running example's process group and writes
 //!    nothing (exit code 130).
+//! 6. Before calibrating, each parallel step runs once more with `--trace` ([`timeline`]);
+//!    the results directory gets its raw trace (`trace-<stem>.json`), its Gantt chart
+//!    (`timeline-<stem>.svg`), each thread's share of time per state (`timeline-<stem>.md`)
+//!    and its layout drawn from the same trace ([`layout`]: `layout-<stem>.svg`).
 
 pub mod calibrate;
 pub mod child;
+pub mod layout;
 pub mod machine;
 pub mod model;
 pub mod output;
@@ -45,3 +50,4 @@ pub mod results;
 pub mod session;
 pub mod stats;
 pub mod steps;
+pub mod timeline;

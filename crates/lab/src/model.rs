@@ -737,6 +737,7 @@ mod tests {
             verified: true,
             checksum: String::new(),
             extra: serde_json::from_value::<BTreeMap<String, Value>>(extra).unwrap(),
+            counters: None,
         }
     }
 

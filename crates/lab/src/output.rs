@@ -43,7 +43,8 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
-    plot::write_all(results, dir)
+    plot::write_all(results, dir)?;
+    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)
 }
 
 /// `out` itself, or `.` for an empty path (the parent of a bare `results.json`).

@@ -154,6 +154,9 @@ pub struct Results {
     pub calibration: Calibration,
     /// Every measurement: main workloads first (in step order), then the sweeps.
     pub measurements: Vec<Measurement>,
+    /// One traced run of each parallel step (see [`crate::timeline`]).
+    #[serde(default)]
+    pub timelines: Vec<crate::timeline::Timeline>,
 }
 
 /// Whether `stem` can be a file name in a results directory as it stands: letters, digits,

@@ -7,6 +7,7 @@ use crate::machine::MachineReport;
 use crate::output;
 use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
 use crate::steps::{self, Family, Step};
+use crate::timeline;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -345,6 +346,17 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         }
     }
 
+    // One more run of each parallel step, traced, for its timeline.
+    let timelines = timeline::record_steps(&dir, &measurements, opts.quick, |stem| {
+        bar.set_message(format!("tracing {stem}"));
+        !child::interrupted()
+    });
+    if child::interrupted() {
+        bar.abandon();
+        eprintln!("lab: interrupted; nothing written");
+        return Ok(INTERRUPTED_EXIT);
+    }
+
     // Calibrate at every matrix size that ran, the tutorial's, and the quick size.
     let mut sizes: Vec<usize> = measurements
         .iter()
@@ -413,6 +425,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         machine: report,
         calibration,
         measurements,
+        timelines,
     };
     if !output::write(&results, &out_dir, child::interrupted)? {
         eprintln!("lab: interrupted; nothing written");

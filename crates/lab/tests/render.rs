@@ -190,6 +190,7 @@ fn fixture() -> Results {
     }
     let machine: workload::machine::Machine = serde_json::from_str(MACHINE).unwrap();
     Results {
+        timelines: Vec::new(),
         command: CommandInfo {
             line: "cargo run --release -p lab -- run --machine test-2c".into(),
             date: "2025-01-01 00:00 UTC".into(),

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use trace::State;
+
 use crate::error::{Failure, PoolError, Stage, Status};
 use crate::wire::{self, Frame, FrameError, Kind};
 use crate::{
@@ -117,6 +119,8 @@ impl PoolBuilder {
                 error: e.to_string(),
             })?,
         };
+        let _starting = trace::span("start workers", State::Setup);
+        let traced = trace::enabled();
         let (event_tx, events) = mpsc::channel();
         let mut pool = Pool {
             workers: Vec::with_capacity(self.workers),
@@ -135,6 +139,8 @@ impl PoolBuilder {
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit());
+            // Always set, so a worker records exactly when this pool will read its spans.
+            command.env(trace::TRACE_ENV, if traced { "1" } else { "0" });
             die_with_parent(&mut command);
             // On error `pool` is dropped, which kills and reaps the workers started so far.
             let mut child = command.spawn().map_err(|e| PoolError::Spawn {
@@ -152,6 +158,7 @@ impl PoolBuilder {
                 jobs: job_rx,
                 events: event_tx.clone(),
                 max_frame_bytes: self.max_frame_bytes,
+                traced,
             };
             let thread = thread::Builder::new()
                 .name(format!("procpool-io-{index}"))
@@ -346,6 +353,7 @@ impl Pool {
         }
         let mut done = 0;
         let mut returned = 0;
+        let _waiting = trace::span("wait for results", State::Wait);
         while returned < chunks {
             let Ok(Event { worker, what }) = self.events.recv() else {
                 unreachable!("every worker's I/O thread answers each job")
@@ -647,10 +655,13 @@ struct WorkerIo {
     jobs: Receiver<Job>,
     events: Sender<Event>,
     max_frame_bytes: u64,
+    /// Whether the worker was told to record, and so answers its stop with a trace frame.
+    traced: bool,
 }
 
 impl WorkerIo {
     fn run(self, stdin: ChildStdin, stdout: ChildStdout) {
+        trace::name_thread(format!("pool I/O {}", self.index));
         let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, stdin);
         let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, stdout);
         let what = match self.receive(&mut reader) {
@@ -671,7 +682,7 @@ impl WorkerIo {
                     self.run_chunk(&mut writer, &mut reader, range.start, &tasks[range]),
                     true,
                 ),
-                Job::Stop => (self.stop(&mut writer), false),
+                Job::Stop => (self.stop(&mut writer, &mut reader), false),
             };
             let ok = matches!(what, What::Done { .. });
             if !self.report(what) || !ok || !go_on {
@@ -697,10 +708,13 @@ impl WorkerIo {
         items: &[Item],
     ) -> What {
         let start = Instant::now();
+        let mut sending = trace::span("send tasks", State::Copy).map(|s| s.task(first));
         let bytes = match wire::write_items(writer, Kind::Tasks, first, items) {
             Ok(bytes) => bytes,
             Err(e) => return What::Trouble(write_trouble(e)),
         };
+        sending.iter_mut().for_each(|s| s.set_bytes(bytes));
+        drop(sending);
         let sent = Transfer {
             bytes,
             seconds: start.elapsed().as_secs_f64(),
@@ -721,29 +735,60 @@ impl WorkerIo {
         }
     }
 
-    fn stop(&self, writer: &mut BufWriter<ChildStdin>) -> What {
+    fn stop(
+        &self,
+        writer: &mut BufWriter<ChildStdin>,
+        reader: &mut BufReader<ChildStdout>,
+    ) -> What {
         let start = Instant::now();
-        match wire::write_control(writer, Kind::Stop) {
-            Ok(bytes) => What::Stopped {
-                sent: Transfer {
-                    bytes,
-                    seconds: start.elapsed().as_secs_f64(),
-                },
+        let sent = match wire::write_control(writer, Kind::Stop) {
+            Ok(bytes) => Transfer {
+                bytes,
+                seconds: start.elapsed().as_secs_f64(),
             },
-            Err(e) => What::Trouble(write_trouble(e)),
+            Err(e) => return What::Trouble(write_trouble(e)),
+        };
+        if self.traced {
+            // A tracing worker answers its stop with what it recorded.
+            match self.receive(reader) {
+                Ok((Frame::Trace(bytes), _)) => match trace::Trace::from_bytes(&bytes) {
+                    Ok(recorded) => trace::absorb(recorded),
+                    Err(e) => return What::Trouble(Trouble::Protocol(e)),
+                },
+                Ok((frame, _)) => {
+                    let problem = format!("answered its stop with a {} frame", frame.kind());
+                    return What::Trouble(Trouble::Protocol(problem));
+                }
+                Err(t) => return What::Trouble(t),
+            }
         }
+        What::Stopped { sent }
     }
 
     /// Reads one frame; the clock starts when its first byte is available, so the time the
     /// worker spends computing is not counted as copying.
     fn receive(&self, reader: &mut BufReader<ChildStdout>) -> Result<(Frame, Transfer), Trouble> {
+        let waiting = trace::span("wait for worker", State::Wait);
         match wire::wait_for_data(reader) {
             Ok(true) => {}
             Ok(false) => return Err(Trouble::Closed),
             Err(e) => return Err(Trouble::Io(e)),
         }
+        drop(waiting);
         let start = Instant::now();
+        let mut receiving = trace::span("receive", State::Copy);
         let (frame, bytes) = wire::read_frame(reader, self.max_frame_bytes)?;
+        if let Some(span) = &mut receiving {
+            span.set_bytes(bytes);
+            match &frame {
+                Frame::Results { first, .. } => {
+                    span.set_name("receive results");
+                    span.set_task(*first);
+                }
+                Frame::Trace(_) => span.set_name("receive trace"),
+                _ => {}
+            }
+        }
         Ok((
             frame,
             Transfer {

@@ -57,6 +57,8 @@ pub enum Kind {
     Error = 4,
     /// Worker to pool, once at start: the worker serves the role and reads frames.
     Ready = 5,
+    /// Worker to pool, after a stop frame when tracing: what the worker recorded, as JSON.
+    Trace = 6,
 }
 
 impl Kind {
@@ -67,6 +69,7 @@ impl Kind {
             3 => Kind::Stop,
             4 => Kind::Error,
             5 => Kind::Ready,
+            6 => Kind::Trace,
             _ => return None,
         })
     }
@@ -80,6 +83,7 @@ impl fmt::Display for Kind {
             Kind::Stop => "stop",
             Kind::Error => "error",
             Kind::Ready => "ready",
+            Kind::Trace => "trace",
         })
     }
 }
@@ -112,6 +116,8 @@ pub enum Frame {
     },
     /// The worker is up.
     Ready,
+    /// What the worker recorded (a serialized `trace::Trace`).
+    Trace(Vec<u8>),
 }
 
 impl Frame {
@@ -123,6 +129,7 @@ impl Frame {
             Frame::Stop => Kind::Stop,
             Frame::Error { .. } => Kind::Error,
             Frame::Ready => Kind::Ready,
+            Frame::Trace(_) => Kind::Trace,
         }
     }
 }
@@ -241,10 +248,21 @@ pub fn write_control<W: Write>(w: &mut W, kind: Kind) -> io::Result<u64> {
 
 /// Writes an error frame for `task` and flushes; returns the bytes written.
 pub fn write_error<W: Write>(w: &mut W, task: usize, message: &str) -> io::Result<u64> {
-    let payload = 3 * WORD_BYTES + message.len() as u64;
-    let words = [payload, Kind::Error as u64, task as u64, 1].map(u64::to_le);
+    write_bytes(w, Kind::Error, task, message.as_bytes())
+}
+
+/// Writes a trace frame carrying `recorded` (a worker's spans) and flushes; returns the bytes
+/// written.
+pub fn write_trace<W: Write>(w: &mut W, recorded: &[u8]) -> io::Result<u64> {
+    write_bytes(w, Kind::Trace, 0, recorded)
+}
+
+/// A frame of `kind` whose payload after the three words is `bytes`.
+fn write_bytes<W: Write>(w: &mut W, kind: Kind, first: usize, bytes: &[u8]) -> io::Result<u64> {
+    let payload = 3 * WORD_BYTES + bytes.len() as u64;
+    let words = [payload, kind as u64, first as u64, 1].map(u64::to_le);
     w.write_all(bytemuck::cast_slice(&words))?;
-    w.write_all(message.as_bytes())?;
+    w.write_all(bytes)?;
     w.flush()?;
     Ok(LENGTH_BYTES + payload)
 }
@@ -374,13 +392,16 @@ impl<R: Read> FrameReader<'_, R> {
                     Frame::Ready
                 })
             }
-            Kind::Error => {
+            Kind::Error | Kind::Trace => {
                 if count != 1 {
-                    return malformed(format!("an error frame names 1 task, not {count}"));
+                    return malformed(format!("a {kind} frame holds 1 item, not {count}"));
                 }
                 let mut message = Vec::new();
                 self.fill_growing(&mut message, self.remaining as usize)?;
                 self.remaining = 0;
+                if kind == Kind::Trace {
+                    return Ok(Frame::Trace(message));
+                }
                 let message = String::from_utf8(message)
                     .or_else(|_| malformed("its error message is not UTF-8".to_string()))?;
                 Ok(Frame::Error {

@@ -5,8 +5,10 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::os::fd::FromRawFd;
 use std::panic::{self, AssertUnwindSafe};
 
+use trace::State;
+
 use crate::wire::{self, Frame, FrameError, Kind};
-use crate::{Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_ENV};
+use crate::{worker_index, Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_ENV};
 
 /// Call first thing in `main`. If this process was started by a [`Pool`](crate::Pool) of
 /// `role`, serve its frames with `handler` (one call per task, in task order) until a stop
@@ -60,12 +62,35 @@ where
         .unwrap_or(DEFAULT_MAX_FRAME_BYTES);
     let mut reader = BufReader::with_capacity(crate::IO_BUFFER_BYTES, input);
     let mut writer = BufWriter::with_capacity(crate::IO_BUFFER_BYTES, output);
+    if trace::enable_from_env() {
+        let index = worker_index().map_or_else(|| "?".to_string(), |i| i.to_string());
+        trace::name_process(format!("worker {index} ({role})"));
+    }
     if wire::write_control(&mut writer, Kind::Ready).is_err() {
         return 1;
     }
     loop {
+        // Idle until the next frame starts arriving; then the read is the copy. (An error here
+        // shows again in read_frame.)
+        let _ = wire::wait_for_data(&mut reader);
+        let mut receiving = trace::span("receive tasks", State::Copy);
         let (first, items) = match wire::read_frame(&mut reader, max) {
-            Ok((Frame::Tasks { first, items }, _)) => (first, items),
+            Ok((Frame::Tasks { first, items }, bytes)) => {
+                if let Some(span) = &mut receiving {
+                    span.set_task(first);
+                    span.set_bytes(bytes);
+                }
+                (first, items)
+            }
+            Ok((Frame::Stop, _)) if trace::enabled() => {
+                // What this worker recorded goes back to the pool, which asked for it.
+                let recorded = trace::take().to_bytes();
+                return if wire::write_trace(&mut writer, &recorded).is_ok() {
+                    0
+                } else {
+                    1
+                };
+            }
             Ok((Frame::Stop, _)) | Err(FrameError::Closed) => return 0,
             Ok((other, _)) => {
                 eprintln!(
@@ -79,11 +104,15 @@ where
                 return 2;
             }
         };
+        drop(receiving);
         let mut results = Vec::with_capacity(items.len());
         let mut failed = false;
         for (i, item) in items.into_iter().enumerate() {
             let task = first + i;
-            match panic::catch_unwind(AssertUnwindSafe(|| handler(task, item))) {
+            let outcome = trace::compute(task, || {
+                panic::catch_unwind(AssertUnwindSafe(|| handler(task, item)))
+            });
+            match outcome {
                 Ok(Ok(result)) => results.push(result),
                 Ok(Err(message)) => {
                     if wire::write_error(&mut writer, task, &message).is_err() {
@@ -104,8 +133,12 @@ where
             }
         }
         // After an error frame the pool shuts everything down; wait for that.
-        if !failed && wire::write_items(&mut writer, Kind::Results, first, &results).is_err() {
-            return 1;
+        if !failed {
+            let mut sending = trace::span("send results", State::Copy).map(|s| s.task(first));
+            match wire::write_items(&mut writer, Kind::Results, first, &results) {
+                Ok(bytes) => sending.iter_mut().for_each(|s| s.set_bytes(bytes)),
+                Err(_) => return 1,
+            }
         }
     }
 }

@@ -63,6 +63,7 @@ use std::sync::Once;
 
 use memmap2::{MmapMut, MmapOptions};
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
+use trace::State;
 
 /// Every name this crate creates starts with this (after the leading `/`).
 pub const NAME_PREFIX: &str = "cnd-";
@@ -628,6 +629,7 @@ impl SharedArray {
     pub fn create_named(name: &str, shape: &[usize]) -> Result<SharedArray, ShmError> {
         let c_name = check_name(name)?;
         let bytes = byte_len(shape)?;
+        let _mapping = trace::span("map shared array", State::Setup).map(|s| s.bytes(bytes as u64));
         if let Some(available) = shm_available() {
             if bytes as u64 > available {
                 return Err(ShmError::NoSpace {
@@ -744,6 +746,7 @@ impl Attached {
     pub fn open(name: &str, shape: &[usize]) -> Result<Attached, ShmError> {
         let c_name = check_name(name)?;
         let bytes = byte_len(shape)?;
+        let _mapping = trace::span("map shared array", State::Setup).map(|s| s.bytes(bytes as u64));
         let file = shm_open(&c_name, libc::O_RDWR).map_err(|e| os_error("shm_open", name, e))?;
         let actual = file
             .metadata()

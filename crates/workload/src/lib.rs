@@ -36,4 +36,4 @@ pub use harness::{cli, machine, phases, report};
 pub use tasks::{checksum, matmul, populate, stacks, workers};
 
 pub use cli::{GridArgs, MatmulArgs, PopulateArgs, SweepArgs};
-pub use report::{Copies, Record, Report};
+pub use report::{Copies, Record, Report, RunCounters};

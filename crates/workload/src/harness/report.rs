@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
+use trace::{Counters, Whose};
 
 /// Exit status when stdout's reader went away (a broken pipe): 128 + SIGPIPE, what a shell
 /// reports for a program that the signal ended, so `set -o pipefail` still sees the cut.
@@ -79,6 +80,28 @@ pub struct Record {
     pub checksum: String,
     /// Step-specific measurements (tables, thread counts seen by workers, ...).
     pub extra: BTreeMap<String, Value>,
+    /// The kernel's counters for this process, and for its workers once reaped.
+    #[serde(default)]
+    pub counters: Option<RunCounters>,
+}
+
+/// What `getrusage` counted for a run: page faults, context switches, CPU time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunCounters {
+    /// The example's own process, all its threads.
+    pub parent: Counters,
+    /// Its worker processes, summed, once they had ended (zero for a step without workers).
+    pub workers: Counters,
+}
+
+impl RunCounters {
+    /// The counters now; the workers' include only workers already reaped.
+    pub fn now() -> Option<RunCounters> {
+        Some(RunCounters {
+            parent: Counters::read(Whose::ThisProcess).ok()?,
+            workers: Counters::read(Whose::ReapedChildren).ok()?,
+        })
+    }
 }
 
 impl Record {
@@ -125,6 +148,7 @@ impl Report {
                 verified: false,
                 checksum: String::new(),
                 extra: BTreeMap::new(),
+                counters: None,
             },
             start: Instant::now(),
             json,
@@ -204,8 +228,24 @@ impl Report {
         &self.record
     }
 
-    /// Print the JSON line when asked for, and exit non-zero if a result was wrong.
-    pub fn finish(self) {
+    /// Print the process counters, write the trace when asked for (its workers have stopped
+    /// by now), print the JSON line when asked for, and exit non-zero if a result was wrong.
+    pub fn finish(mut self) {
+        self.record.counters = RunCounters::now();
+        if let Some(c) = &self.record.counters {
+            println!("  counters, this process: {}", c.parent);
+            if !c.workers.is_empty() {
+                println!("  counters, its workers (summed): {}", c.workers);
+            }
+        }
+        match trace::write_recorded() {
+            Some(Ok(written)) => println!("  trace: {written}"),
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            None => {}
+        }
         if self.json {
             match serde_json::to_string(&self.record) {
                 Ok(line) => say!("{line}"),

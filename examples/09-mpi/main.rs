@@ -31,11 +31,9 @@ fn main() {
 
     // rank 0 alone reads the arguments and tells every rank its verdict, so a bad argument
     // stops them all at once and no rank waits for a message that will never come
-    let mut verdict = if rank == 0 {
-        plan::decide(STEP, ABOUT, ranks)
-    } else {
-        [0; 5]
-    };
+    let mut verdict = (rank == 0)
+        .then(|| plan::decide(STEP, ABOUT, ranks))
+        .unwrap_or_default();
     root.broadcast_into(&mut verdict[..]); // comm.bcast(verdict, root=0)
     let Some(plan) = plan::Plan::go(&verdict) else {
         drop(universe); // MPI_Finalize on every rank, then the same exit code everywhere
@@ -43,6 +41,7 @@ fn main() {
     };
     let (n, n2, (me, host)) = (plan.size, plan.n2(), data::about_me());
 
+    // ANCHOR: follower
     if rank != 0 {
         root.gather_into(&me[..]);
         root.gather_into(&host[..]);
@@ -58,6 +57,7 @@ fn main() {
         }
         return; // dropping the universe calls MPI_Finalize
     }
+    // ANCHOR_END: follower
 
     let mut report = steps::start(STEP, ABOUT, &plan.args(), (ranks - 1) * plan.chunk * 3);
     report.add_phase("MPI init", init); // before the clock: it is not part of Took
@@ -67,13 +67,14 @@ fn main() {
     data::note_ranks(&report, &ids, &hosts);
     let mut stack = report.phase("create arrays", || data::Stack::create(plan.tasks, n));
     let mut t = [0.0; 4]; // scatter, rank 0's share, waiting for the other ranks, gather
+                          // ANCHOR: root
     report.phase("compute", || {
         for round in plan.rounds(ranks) {
             let all = round[0].start..round[ranks - 1].end;
             // comm.Scatterv([pairs, counts, displs, MPI.DOUBLE], None): rank 0 sends itself 0
             let (counts, displs) = plan::partition(&round, 2 * n2);
             let pieces = Partition::new(stack.pairs(all.clone()), counts, &displs[..]);
-            let none = &mut [0.0; 0][..];
+            let (none, nothing): (&mut [f64], &[f64]) = (&mut [], &[]);
             data::timed(&mut t[0], || root.scatter_varcount_into_root(&pieces, none));
             // rank 0 multiplies its own chunk where it lies, straight into the products
             let (a_b, c) = stack.share(round[0].clone());
@@ -84,10 +85,11 @@ fn main() {
             let (counts, displs) = plan::partition(&round, n2);
             let mut slots = PartitionMut::new(stack.products_mut(all), counts, &displs[..]);
             data::timed(&mut t[3], || {
-                root.gather_varcount_into_root(&[0.0; 0][..], &mut slots)
+                root.gather_varcount_into_root(nothing, &mut slots)
             });
         }
     });
+    // ANCHOR_END: root
     report.took();
     drop(universe); // MPI_Finalize: every rank has sent everything it will send
     data::report_ranks(&mut report, &plan, &ids, t);

@@ -38,6 +38,7 @@ pub mod calibrate;
 pub mod child;
 pub mod machine;
 pub mod model;
+pub mod mpi;
 pub mod output;
 pub mod plot;
 pub mod render;

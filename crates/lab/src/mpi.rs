@@ -21,9 +21,11 @@
 
 use crate::model::{self, Calibration, Link, Prediction};
 use crate::results::Results;
+use crate::steps;
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use workload::report::Record;
 
 /// The step's stem.
@@ -32,22 +34,50 @@ pub const STEM: &str = "09-mpi";
 /// MPI ranks the lab starts on one machine (`mpirun -n 2`, as the README runs it).
 pub const RANKS: usize = 2;
 
+/// The cargo feature of the steps that run under `mpirun`.
+pub const FEATURE: &str = "mpi";
+
 /// Whether `mpirun` can be started (the lab measures 09 only then).
 pub fn mpirun_available() -> bool {
-    Command::new("mpirun")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("mpirun")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
-/// The program and arguments that run `binary` as 09 is run: `mpirun -n RANKS binary args`.
-pub fn command(binary: &Path, args: &[String]) -> (String, Vec<String>) {
+fn needs_mpi(stem: &str) -> bool {
+    steps::find(stem).is_some_and(|s| s.feature == Some(FEATURE))
+}
+
+/// The cargo features to build the examples with: `mpi` when `mpirun` is there.
+pub fn features_to_build() -> Vec<&'static str> {
+    if mpirun_available() {
+        vec![FEATURE]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the lab can run step `stem` here: every step but 09, and 09 when `mpirun` is there.
+pub fn can_run(stem: &str) -> bool {
+    !needs_mpi(stem) || mpirun_available()
+}
+
+/// The program and arguments that run step `stem` from its `binary`: the binary itself, or
+/// `mpirun -n RANKS binary args` for 09.
+pub fn launch(stem: &str, binary: &Path, args: &[String]) -> (PathBuf, Vec<String>) {
+    if !needs_mpi(stem) {
+        return (binary.to_path_buf(), args.to_vec());
+    }
     let mut all = vec!["-n".to_string(), RANKS.to_string()];
     all.push(binary.display().to_string());
     all.extend(args.iter().cloned());
-    ("mpirun".to_string(), all)
+    (PathBuf::from("mpirun"), all)
 }
 
 /// The cluster links of the predictions: nominal bandwidths, typical MPI latencies (assumed,
@@ -247,6 +277,20 @@ pub fn cluster_table(cal: &Calibration) -> String {
 mod tests {
     use super::*;
     use crate::model::tests::cal;
+
+    #[test]
+    fn only_09_runs_under_mpirun() {
+        let bin = Path::new("/x/09-mpi");
+        let args = vec!["--size".to_string(), "8".to_string()];
+        let (program, all) = launch("09-mpi", bin, &args);
+        assert_eq!(program, PathBuf::from("mpirun"));
+        assert_eq!(all, ["-n", "2", "/x/09-mpi", "--size", "8"]);
+        let (program, all) = launch("03-tuned-pool", Path::new("/x/03-tuned-pool"), &args);
+        assert_eq!(program, PathBuf::from("/x/03-tuned-pool"));
+        assert_eq!(all, args);
+        assert!(can_run("03-tuned-pool"));
+        assert_eq!(can_run("09-mpi"), mpirun_available());
+    }
 
     #[test]
     fn one_machine_has_no_network_and_more_machines_divide_the_compute() {

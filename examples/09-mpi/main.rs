@@ -13,7 +13,7 @@ mod plan;
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::traits::*;
 use std::time::Instant;
-use workload::steps;
+use workload::phases;
 
 const STEP: &str = "09-mpi";
 const ABOUT: &str = "MPI ranks: rank 0 scatters the pairs, every rank multiplies, rank 0 gathers";
@@ -59,7 +59,7 @@ fn main() {
     }
     // ANCHOR_END: follower
 
-    let mut report = steps::start(STEP, ABOUT, &plan.args(), (ranks - 1) * plan.chunk * 3);
+    let mut report = phases::start(STEP, ABOUT, &plan.args(), (ranks - 1) * plan.chunk * 3);
     report.add_phase("MPI init", init); // before the clock: it is not part of Took
     let (mut ids, mut hosts) = (vec![0u64; 2 * ranks], vec![0u8; data::HOST * ranks]);
     root.gather_into_root(&me[..], &mut ids[..]);
@@ -93,5 +93,5 @@ fn main() {
     report.took();
     drop(universe); // MPI_Finalize: every rank has sent everything it will send
     data::report_ranks(&mut report, &plan, &ids, t);
-    steps::finish(report, &stack, &stack.product_views());
+    phases::finish(report, &stack, &stack.product_views());
 }

@@ -63,9 +63,10 @@ pub fn features_to_build() -> Vec<&'static str> {
     }
 }
 
-/// Whether the lab can run step `stem` here: every step but 09, and 09 when `mpirun` is there.
-pub fn can_run(stem: &str) -> bool {
-    !needs_mpi(stem) || mpirun_available()
+/// Whether the lab can run step `stem` here, its examples built with `built` features: every
+/// step but 09, and 09 when it was built with `mpi` and `mpirun` is there.
+pub fn can_run(stem: &str, built: &[&str]) -> bool {
+    !needs_mpi(stem) || (built.contains(&FEATURE) && mpirun_available())
 }
 
 /// The program and arguments that run step `stem` from its `binary`: the binary itself, or
@@ -288,8 +289,12 @@ mod tests {
         let (program, all) = launch("03-tuned-pool", Path::new("/x/03-tuned-pool"), &args);
         assert_eq!(program, PathBuf::from("/x/03-tuned-pool"));
         assert_eq!(all, args);
-        assert!(can_run("03-tuned-pool"));
-        assert_eq!(can_run("09-mpi"), mpirun_available());
+        assert!(can_run("03-tuned-pool", &[]));
+        assert!(
+            !can_run("09-mpi", &[]),
+            "a binary built without the feature is stale"
+        );
+        assert_eq!(can_run("09-mpi", &[FEATURE]), mpirun_available());
     }
 
     #[test]

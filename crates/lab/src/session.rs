@@ -74,12 +74,13 @@ pub fn examples_dir() -> Result<PathBuf, String> {
 }
 
 /// Build the examples, with the features of the steps that can run here (`mpi` when
-/// `mpirun` is there); if that build fails, build without them and report those steps missing.
-fn build_examples() -> Result<(), String> {
+/// `mpirun` is there); if that build fails, build without them. Returns the features built:
+/// a step whose feature is not among them is reported missing (its binary may be stale).
+fn build_examples() -> Result<Vec<&'static str>, String> {
     let features = crate::mpi::features_to_build();
     if !features.is_empty() {
         match cargo_build(&features) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(features),
             Err(e) if child::interrupted() => return Err(e),
             Err(_) => eprintln!(
                 "lab: warning: building with --features {} failed; building without",
@@ -87,7 +88,7 @@ fn build_examples() -> Result<(), String> {
             ),
         }
     }
-    cargo_build(&[])
+    cargo_build(&[]).map(|()| Vec::new())
 }
 
 fn cargo_build(features: &[&str]) -> Result<(), String> {
@@ -294,18 +295,18 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     if repeats == 0 {
         return Err("--repeats must be at least 1".into());
     }
+    // with --no-build, the binaries on disk are taken as built with what can run here
+    let mut built = crate::mpi::features_to_build();
     if !opts.no_build {
-        if let Err(e) = build_examples() {
-            return if child::interrupted() {
-                Ok(INTERRUPTED_EXIT)
-            } else {
-                Err(e)
-            };
+        match build_examples() {
+            Ok(features) => built = features,
+            Err(_) if child::interrupted() => return Ok(INTERRUPTED_EXIT),
+            Err(e) => return Err(e),
         }
     }
     let dir = examples_dir()?;
     for m in &mut measurements {
-        if !dir.join(&m.stem).is_file() || !crate::mpi::can_run(&m.stem) {
+        if !dir.join(&m.stem).is_file() || !crate::mpi::can_run(&m.stem, &built) {
             m.status = Status::Missing;
         }
     }

@@ -11,7 +11,7 @@ use workload::matmul::{self, Pairs};
 use workload::{Copies, Report};
 
 /// The pairs of `tasks` tasks, `n x n` each, written where MPI will read them.
-pub struct Stack {
+pub(crate) struct Stack {
     /// `A0 B0 A1 B1 ...`, row-major.
     pairs: Vec<f64>,
     /// `C0 C1 ...`, filled by rank 0's multiplications and the gathers.
@@ -21,7 +21,7 @@ pub struct Stack {
 
 impl Stack {
     /// The same matrices as every other step (`workload::matmul::make_pair_into`).
-    pub fn create(tasks: usize, n: usize) -> Stack {
+    pub(crate) fn create(tasks: usize, n: usize) -> Stack {
         let mut pairs = vec![0.0; tasks * 2 * n * n];
         for (task, pair) in pairs.chunks_exact_mut(2 * n * n).enumerate() {
             let (a, b) = pair.split_at_mut(n * n);
@@ -35,24 +35,24 @@ impl Stack {
     }
 
     /// The pairs of `tasks`, `A B A B ...`.
-    pub fn pairs(&self, tasks: Range<usize>) -> &[f64] {
+    pub(crate) fn pairs(&self, tasks: Range<usize>) -> &[f64] {
         &self.pairs[tasks.start * 2 * self.n * self.n..tasks.end * 2 * self.n * self.n]
     }
 
     /// The products of `tasks`, to be written.
-    pub fn products_mut(&mut self, tasks: Range<usize>) -> &mut [f64] {
+    pub(crate) fn products_mut(&mut self, tasks: Range<usize>) -> &mut [f64] {
         &mut self.products[tasks.start * self.n * self.n..tasks.end * self.n * self.n]
     }
 
     /// The pairs of `tasks` and their products, to multiply one into the other.
-    pub fn share(&mut self, tasks: Range<usize>) -> (&[f64], &mut [f64]) {
+    pub(crate) fn share(&mut self, tasks: Range<usize>) -> (&[f64], &mut [f64]) {
         let n2 = self.n * self.n;
         let pairs = &self.pairs[tasks.start * 2 * n2..tasks.end * 2 * n2];
         (pairs, &mut self.products[tasks.start * n2..tasks.end * n2])
     }
 
     /// Every product, as views into [`Stack::products`].
-    pub fn product_views(&self) -> Vec<ArrayView2<'_, f64>> {
+    pub(crate) fn product_views(&self) -> Vec<ArrayView2<'_, f64>> {
         self.products
             .chunks_exact(self.n * self.n)
             .map(|c| view(c, self.n))
@@ -72,7 +72,7 @@ impl Pairs for Stack {
 }
 
 /// `C = A · B` for every pair in `pairs` (`A B A B ...`), written into `products` (`C C ...`).
-pub fn multiply(pairs: &[f64], products: &mut [f64], n: usize) {
+pub(crate) fn multiply(pairs: &[f64], products: &mut [f64], n: usize) {
     for (pair, c) in pairs
         .chunks_exact(2 * n * n)
         .zip(products.chunks_exact_mut(n * n))
@@ -91,7 +91,7 @@ fn view_mut(buf: &mut [f64], n: usize) -> ArrayViewMut2<'_, f64> {
 }
 
 /// What each rank says about itself once: `[pid, BLAS threads]` and its host name.
-pub fn about_me() -> ([u64; 2], [u8; HOST]) {
+pub(crate) fn about_me() -> ([u64; 2], [u8; HOST]) {
     let mut host = [0u8; HOST];
     let name = mpi::environment::processor_name().unwrap_or_default();
     for (h, b) in host.iter_mut().zip(name.bytes()) {
@@ -104,11 +104,11 @@ pub fn about_me() -> ([u64; 2], [u8; HOST]) {
 }
 
 /// Bytes of a rank's host name in [`about_me`] (longer names are cut).
-pub const HOST: usize = 64;
+pub(crate) const HOST: usize = 64;
 
 /// Print one line per rank, `rank 0: host (pid 123), 1 BLAS thread(s)`, from what
 /// [`about_me`] said on each.
-pub fn note_ranks(report: &Report, ids: &[u64], hosts: &[u8]) {
+pub(crate) fn note_ranks(report: &Report, ids: &[u64], hosts: &[u8]) {
     for (rank, (id, host)) in ids
         .chunks_exact(2)
         .zip(hosts.chunks_exact(HOST))
@@ -125,7 +125,7 @@ pub fn note_ranks(report: &Report, ids: &[u64], hosts: &[u8]) {
 }
 
 /// Run `f`, adding the seconds it took to `total`.
-pub fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
+pub(crate) fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = f();
     *total += start.elapsed().as_secs_f64();
@@ -134,7 +134,7 @@ pub fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
 
 /// Print how rank 0 spent the compute phase, and record the bytes and
 /// messages that crossed between ranks. `t`: scatter, rank 0's share, waiting, gather.
-pub fn report_ranks(report: &mut Report, plan: &Plan, ids: &[u64], t: [f64; 4]) {
+pub(crate) fn report_ranks(report: &mut Report, plan: &Plan, ids: &[u64], t: [f64; 4]) {
     let ranks = ids.len() / 2;
     report.note(format!(
         "rank 0's clock: scatter {:.3} s, own share {:.3} s, waiting for the others {:.3} s, \

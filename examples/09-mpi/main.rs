@@ -31,9 +31,10 @@ fn main() {
 
     // rank 0 alone reads the arguments and tells every rank its verdict, so a bad argument
     // stops them all at once and no rank waits for a message that will never come
-    let mut verdict = (rank == 0)
-        .then(|| plan::decide(STEP, ABOUT, ranks))
-        .unwrap_or_default();
+    let mut verdict = plan::Verdict::default();
+    if rank == 0 {
+        verdict = plan::decide(STEP, ABOUT, ranks);
+    }
     root.broadcast_into(&mut verdict[..]); // comm.bcast(verdict, root=0)
     let Some(plan) = plan::Plan::go(&verdict) else {
         drop(universe); // MPI_Finalize on every rank, then the same exit code everywhere

@@ -12,23 +12,23 @@ use workload::{matmul, MatmulArgs};
 
 /// What rank 0 broadcasts: `[stop, size, tasks, chunksize, json]`, where `stop` is 0 to go
 /// and the exit code plus one to stop.
-pub type Verdict = [u64; 5];
+pub(crate) type Verdict = [u64; 5];
 
 /// The workload every rank agreed on.
-pub struct Plan {
+pub(crate) struct Plan {
     /// Rows and columns of every matrix.
-    pub size: usize,
+    pub(crate) size: usize,
     /// Pairs to multiply.
-    pub tasks: usize,
+    pub(crate) tasks: usize,
     /// Pairs each rank receives per round (one scatter and one gather per round).
-    pub chunk: usize,
+    pub(crate) chunk: usize,
     /// Whether rank 0 prints the JSON record.
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Rank 0: parse and check the arguments for a world of `ranks` processes, print the help or
 /// the one-line error if there is one, and return the verdict for every rank.
-pub fn decide(step: &'static str, about: &'static str, ranks: usize) -> Verdict {
+pub(crate) fn decide(step: &'static str, about: &'static str, ranks: usize) -> Verdict {
     match check(step, about, ranks) {
         Ok(go) => go,
         Err((code, text)) => {
@@ -43,7 +43,7 @@ pub fn decide(step: &'static str, about: &'static str, ranks: usize) -> Verdict 
 }
 
 /// The exit code a stopping verdict carries.
-pub fn exit_code(v: &Verdict) -> i32 {
+pub(crate) fn exit_code(v: &Verdict) -> i32 {
     v[0].saturating_sub(1) as i32
 }
 
@@ -100,7 +100,7 @@ fn check(step: &'static str, about: &'static str, ranks: usize) -> Result<Verdic
 
 impl Plan {
     /// The plan a verdict carries, or `None` when it says stop.
-    pub fn go(v: &Verdict) -> Option<Plan> {
+    pub(crate) fn go(v: &Verdict) -> Option<Plan> {
         let [stop, size, tasks, chunk, json] = v.map(|x| x as usize);
         (stop == 0).then_some(Plan {
             size,
@@ -111,7 +111,7 @@ impl Plan {
     }
 
     /// The plan as the arguments the shared report reads.
-    pub fn args(&self) -> MatmulArgs {
+    pub(crate) fn args(&self) -> MatmulArgs {
         MatmulArgs {
             size: self.size,
             tasks: self.tasks,
@@ -123,7 +123,7 @@ impl Plan {
 
     /// Array bytes that cross between ranks (pairs out, products back, rank 0's own share
     /// excluded) and the messages that carry them.
-    pub fn traffic(&self, ranks: usize) -> (u64, u64) {
+    pub(crate) fn traffic(&self, ranks: usize) -> (u64, u64) {
         let pieces = self
             .rounds(ranks)
             .into_iter()
@@ -134,12 +134,12 @@ impl Plan {
     }
 
     /// Matrix elements of one `n x n` matrix.
-    pub fn n2(&self) -> usize {
+    pub(crate) fn n2(&self) -> usize {
         self.size * self.size
     }
 
     /// The rounds: in each, rank `r` gets the tasks of `round[r]` (possibly none).
-    pub fn rounds(&self, ranks: usize) -> Vec<Vec<Range<usize>>> {
+    pub(crate) fn rounds(&self, ranks: usize) -> Vec<Vec<Range<usize>>> {
         (0..self.tasks)
             .step_by(self.chunk * ranks)
             .map(|first| {
@@ -156,7 +156,7 @@ impl Plan {
 
 /// MPI's counts and displacements (in elements of `per_task` each) of one round's pieces,
 /// relative to the round's first task. Rank 0's piece stays where it is: its count is 0.
-pub fn partition(round: &[Range<usize>], per_task: usize) -> (Vec<i32>, Vec<i32>) {
+pub(crate) fn partition(round: &[Range<usize>], per_task: usize) -> (Vec<i32>, Vec<i32>) {
     let first = round[0].start;
     let counts = round
         .iter()

@@ -102,7 +102,7 @@ fn misuse_ends_every_rank_with_one_line() {
 #[test]
 fn a_killed_rank_ends_the_job() {
     become_subreaper();
-    let mut child = mpirun(2, &["--size", "700", "--tasks", "8"])
+    let mut child = mpirun(2, &["--size", "1000", "--tasks", "8"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -65,9 +65,12 @@ fn check(step: &'static str, about: &'static str, ranks: usize) -> Result<Verdic
             "--workers does not apply: the ranks are the workers, `mpirun -n N` sets them".into(),
         );
     }
-    let chunk = args.chunksize.unwrap_or(args.tasks.div_ceil(ranks));
+    // pairs per rank per round: by default one round; never more than there are pairs
+    let chunk = (args.chunksize)
+        .unwrap_or(args.tasks.div_ceil(ranks))
+        .min(args.tasks);
     // MPI counts and displacements are C ints: one round must stay within 2^31-1 elements
-    let per_round = 2 * (args.size as u128).pow(2) * (ranks * chunk) as u128;
+    let per_round = 2 * (args.size as u128).pow(2) * ranks as u128 * chunk as u128;
     if per_round > i32::MAX as u128 {
         let most = i32::MAX as u128 / (2 * (args.size as u128).pow(2) * ranks as u128);
         return usage(format!(
@@ -80,7 +83,7 @@ fn check(step: &'static str, about: &'static str, ranks: usize) -> Result<Verdic
         ));
     }
     // rank 0 holds every pair and product; on one machine each other rank holds a chunk's worth
-    let extra = (ranks - 1) * chunk * 3;
+    let extra = (ranks - 1).saturating_mul(chunk).saturating_mul(3);
     let what = format!(
         "{} pairs of {n}x{n} matrices on {ranks} ranks",
         args.tasks,

@@ -6,6 +6,7 @@
 //!   by `--work`.
 //! - [`checksum`]: the order-sensitive hash that shows two steps computed the same arrays.
 //! - [`cli`]: clap-based arguments with one-line errors and exit code 2.
+//! - [`hugepages`]: the allocator that puts large arrays on transparent huge pages, as NumPy does.
 //! - [`machine`]: the machine line and the memory check made before allocating.
 //! - [`report`]: phases, copies, `Took X.XXX seconds`, the verdict and the `--json` record.
 //! - [`shared`]: the products with every matrix in shared memory, and its workers.
@@ -14,6 +15,7 @@
 
 pub mod checksum;
 pub mod cli;
+pub mod hugepages;
 pub mod machine;
 pub mod matmul;
 pub mod populate;

@@ -45,3 +45,4 @@ pub mod results;
 pub mod session;
 pub mod stats;
 pub mod steps;
+pub mod twins;

@@ -5,6 +5,7 @@
 use crate::plot;
 use crate::render;
 use crate::results::Results;
+use crate::twins;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,13 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
-    plot::write_all(results, dir)
+    plot::write_all(results, dir)?;
+    if !results.twins.is_empty() {
+        let path = dir.join(twins::TABLE);
+        fs::write(&path, twins::markdown(results)).map_err(|e| io(&path, e))?;
+        plot::rust_vs_numpy(results, &dir.join(twins::PLOT))?;
+    }
+    Ok(())
 }
 
 fn sibling(out: &Path, tag: &str) -> PathBuf {

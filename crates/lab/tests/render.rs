@@ -209,6 +209,7 @@ fn fixture() -> Results {
         },
         calibration: cal,
         measurements: ms,
+        twins: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ from common import make_pair, matmul_args, matmul_report, physical_cores, pool_e
 STEP = "06-shared-memory"
 ABOUT = "worker processes map the inputs and write results in shared memory: no copies"
 stacks = {}  # name -> (SharedMemory, ndarray view), in the parent and in every worker
+blas_limit = None  # a worker's one-BLAS-thread limit, held for its lifetime
 
 
 def attach(names, shape):

@@ -42,6 +42,4 @@ if __name__ == "__main__":
         report.extra("pool_workers", workers)
         verify_array(report, array, args.len, args.work, edges)
     finally:
-        del array
-        shm.close()
-        shm.unlink()
+        shm.unlink()  # the name; the mapping goes with the process

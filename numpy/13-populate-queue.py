@@ -1,12 +1,13 @@
 """Twin of step 13: one task message per index, one result message per element, poison pills."""
 
 import os
+import queue
 import time
 from multiprocessing import Process, Queue
 
 import numpy as np
 
-from common import element, populate_args, populate_report, verify_array
+from common import element, fail, populate_args, populate_report, verify_array
 
 STEP = "13-populate-queue"
 ABOUT = "one task message per index, one result message per element, a poison pill per worker"
@@ -18,12 +19,21 @@ def populate_queue_element(task_queue, result_queue, work):
         result_queue.put((i, element(i, work)))
 
 
-def fill(length, tasks, results):
+def fill(length, tasks, results, processes):
     for i in range(length):
         tasks.put(i)
     array = np.empty(length, dtype=float)
     for _ in range(length):
-        idx, value = results.get()
+        while True:  # result_queue.get(), but a dead worker ends the run instead of a hang
+            try:
+                idx, value = results.get(timeout=1.0)
+                break
+            except queue.Empty:
+                if not all(p.is_alive() for p in processes):
+                    for p in processes:
+                        p.terminate()
+                    tasks.cancel_join_thread()  # exit without flushing the tasks left
+                    fail("a worker process died")
         array[idx] = value
     return array
 
@@ -36,7 +46,7 @@ if __name__ == "__main__":
     processes = [Process(target=populate_queue_element, args=(tasks, results, args.work)) for _ in range(workers)]
     report.phase("start workers", lambda: [p.start() for p in processes])
     start = time.perf_counter()
-    array = report.phase("fill", fill, args.len, tasks, results)
+    array = report.phase("fill", fill, args.len, tasks, results, processes)
     seconds = time.perf_counter() - start
     report.took()
     for _ in processes:

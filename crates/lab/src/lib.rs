@@ -53,3 +53,4 @@ pub mod session;
 pub mod stats;
 pub mod steps;
 pub mod timeline;
+pub mod twins;

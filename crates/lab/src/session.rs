@@ -8,6 +8,7 @@ use crate::output;
 use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
 use crate::steps::{self, Family, Step};
 use crate::timeline;
+use crate::twins;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,6 +41,10 @@ pub struct Options {
     /// Skip the --work and --size sweeps.
     #[arg(long)]
     pub no_sweeps: bool,
+    /// Also run each step's NumPy twin (numpy/<stem>.py), interleaved at the same workload,
+    /// in a virtual environment under the target directory.
+    #[arg(long)]
+    pub numpy: bool,
     /// Use the example binaries already built.
     #[arg(long)]
     pub no_build: bool,
@@ -339,7 +344,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let runnable: Vec<usize> = (0..measurements.len())
         .filter(|&i| measurements[i].status != Status::Missing)
         .collect();
-    let bar = ProgressBar::new((runnable.len() * repeats) as u64);
+    let twin_env = twins::setup(opts.numpy, &dir);
+    let mut twin_ms = twins::plan(twin_env.as_ref(), &measurements, &runnable);
+    let bar = ProgressBar::new(((runnable.len() + twin_ms.len()) * repeats) as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}")
     {
@@ -368,6 +375,24 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             );
             m.runs.push(run);
             bar.inc(1);
+            // its NumPy twin right after it, at the same workload
+            for (_, t) in twin_ms.iter_mut().filter(|(j, _)| *j == i) {
+                let Some(env) = twin_env.as_ref() else { break };
+                bar.set_message(format!("{} (NumPy twin)", describe(t)));
+                let run = env.run(&t.stem, &t.args)?;
+                if child::interrupted() {
+                    bar.abandon();
+                    eprintln!("lab: interrupted; nothing written");
+                    return Ok(INTERRUPTED_EXIT);
+                }
+                let line = run_line(&run);
+                say(
+                    &bar,
+                    format!("[{}/{repeats}] {} (NumPy twin): {line}", r + 1, describe(t)),
+                );
+                t.runs.push(run);
+                bar.inc(1);
+            }
         }
     }
 
@@ -435,6 +460,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             m.finish(&calibration);
         }
     }
+    for (i, t) in &mut twin_ms {
+        t.summarise();
+        twins::compare(&measurements[*i], t);
+    }
     bar.finish_and_clear();
 
     let results = Results {
@@ -451,6 +480,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         calibration,
         measurements,
         timelines,
+        twins: twin_ms.into_iter().map(|(_, t)| t).collect(),
     };
     if !output::write(&results, &out_dir, child::interrupted)? {
         eprintln!("lab: interrupted; nothing written");
@@ -465,6 +495,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let failed = results
         .measurements
         .iter()
+        .chain(&results.twins)
         .any(|m| matches!(m.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
 }

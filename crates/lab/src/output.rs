@@ -11,6 +11,7 @@ use crate::plot;
 use crate::render;
 use crate::results::Results;
 use std::collections::BTreeSet;
+use crate::twins;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,13 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
     plot::write_all(results, dir)?;
-    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)
+    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)?;
+    if !results.twins.is_empty() {
+        let path = dir.join(twins::TABLE);
+        fs::write(&path, twins::markdown(results)).map_err(|e| io(&path, e))?;
+        plot::rust_vs_numpy(results, &dir.join(twins::PLOT))?;
+    }
+    Ok(())
 }
 
 /// `out` itself, or `.` for an empty path (the parent of a bare `results.json`).

@@ -583,3 +583,65 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     area.present().map_err(err)
 }
+
+/// `rust-vs-numpy.svg`: each step's median `Took` in Rust and in its NumPy twin, side by side
+/// on a log scale (the twins span milliseconds to minutes), the ratio written beside them.
+pub fn rust_vs_numpy(r: &Results, path: &Path) -> Result<(), String> {
+    let area = canvas(path)?;
+    let t = title("Rust vs its NumPy twin (median Took)", &r.machine.slug);
+    let (x, y) = ("Took (seconds, log scale)", "step");
+    let rows: Vec<_> = crate::twins::rows(r)
+        .into_iter()
+        .filter(|row| row.rust.is_some() || row.numpy.is_some())
+        .collect();
+    if rows.is_empty() {
+        return no_data(&area, &t, x, y, "no step ran beside its twin");
+    }
+    let (lo, hi) = log_range(rows.iter().flat_map(|row| [row.rust, row.numpy]).flatten());
+    let hi = hi * 4.0; // room for the ratio text
+    let n = rows.len();
+    let labels: Vec<String> = rows.iter().rev().map(|row| row.stem.clone()).collect();
+    let yi = |i: usize| (n - 1 - i) as f64;
+    let mut chart = frame(&area, &t, 200)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..n as f64)
+        .map_err(err)?;
+    mesh(&mut chart, x, y)
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&|v| category(&labels, *v))
+        .draw()
+        .map_err(err)?;
+    let sides = [
+        ("Rust", 0.5, 0.85, PALETTE[0]),
+        ("NumPy", 0.15, 0.5, PALETTE[1]),
+    ];
+    for (k, (name, bottom, top, color)) in sides.into_iter().enumerate() {
+        let bars = rows.iter().enumerate().filter_map(|(i, row)| {
+            let v = if k == 0 { row.rust } else { row.numpy }?;
+            Some(Rectangle::new(
+                [(lo, yi(i) + bottom), (v, yi(i) + top)],
+                color.mix(0.85).filled(),
+            ))
+        });
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.85).filled())
+            });
+    }
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, row)| {
+            let end = row.rust?.max(row.numpy?);
+            Some(Text::new(
+                format!("{:.2}x", row.ratio()?),
+                (end * 1.15, yi(i) + 0.65),
+                (FONT, 14).into_font(),
+            ))
+        }))
+        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    area.present().map_err(err)
+}

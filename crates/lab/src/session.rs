@@ -8,6 +8,7 @@ use crate::output;
 use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
 use crate::steps::{self, Family, Step};
 use crate::timeline;
+use crate::twins;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,6 +41,10 @@ pub struct Options {
     /// Skip the --work and --size sweeps.
     #[arg(long)]
     pub no_sweeps: bool,
+    /// Also run each step's NumPy twin (numpy/<stem>.py), interleaved at the same workload,
+    /// in a virtual environment under the target directory.
+    #[arg(long)]
+    pub numpy: bool,
     /// Use the example binaries already built.
     #[arg(long)]
     pub no_build: bool,
@@ -74,12 +79,36 @@ pub fn examples_dir() -> Result<PathBuf, String> {
     Ok(dir.join("examples"))
 }
 
-fn build_examples() -> Result<(), String> {
+/// Build the examples, with the features of the steps that can run here (`mpi` when
+/// `mpirun` is there); if that build fails, build without them. Returns the features built:
+/// a step whose feature is not among them is reported missing (its binary may be stale).
+fn build_examples() -> Result<Vec<&'static str>, String> {
+    let features = crate::mpi::features_to_build();
+    if !features.is_empty() {
+        match cargo_build(&features) {
+            Ok(()) => return Ok(features),
+            Err(e) if child::interrupted() => return Err(e),
+            Err(_) => eprintln!(
+                "lab: warning: building with --features {} failed; building without",
+                features.join(",")
+            ),
+        }
+    }
+    cargo_build(&[]).map(|()| Vec::new())
+}
+
+fn cargo_build(features: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace_root().join("Cargo.toml");
-    eprintln!("lab: building the examples (cargo build --release --examples)");
+    let mut args = vec!["build", "--release", "--examples"];
+    let joined = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &joined]);
+    }
+    eprintln!("lab: building the examples (cargo {})", args.join(" "));
     let status = Command::new(&cargo)
-        .args(["build", "--release", "--examples", "--manifest-path"])
+        .args(&args)
+        .arg("--manifest-path")
         .arg(&manifest)
         .status()
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
@@ -152,8 +181,8 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
             .flat_map(|s| s.split(','))
             .filter(|s| !s.trim().is_empty())
         {
-            let step = steps::find(name)
-                .ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
+            let step =
+                steps::find(name).ok_or_else(|| format!("unknown step '{name}' (try 01..14)"))?;
             if !v.iter().any(|s: &&Step| s.stem == step.stem) {
                 v.push(step);
             }
@@ -285,18 +314,18 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     });
     // Before anything is measured: a run whose results cannot be written is not started.
     output::check_writable(&out_dir)?;
+    // with --no-build, the binaries on disk are taken as built with what can run here
+    let mut built = crate::mpi::features_to_build();
     if !opts.no_build {
-        if let Err(e) = build_examples() {
-            return if child::interrupted() {
-                Ok(INTERRUPTED_EXIT)
-            } else {
-                Err(e)
-            };
+        match build_examples() {
+            Ok(features) => built = features,
+            Err(_) if child::interrupted() => return Ok(INTERRUPTED_EXIT),
+            Err(e) => return Err(e),
         }
     }
     let dir = examples_dir()?;
     for m in &mut measurements {
-        if !dir.join(&m.stem).is_file() {
+        if !dir.join(&m.stem).is_file() || !crate::mpi::can_run(&m.stem, &built) {
             m.status = Status::Missing;
         }
     }
@@ -315,7 +344,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let runnable: Vec<usize> = (0..measurements.len())
         .filter(|&i| measurements[i].status != Status::Missing)
         .collect();
-    let bar = ProgressBar::new((runnable.len() * repeats) as u64);
+    let twin_env = twins::setup(opts.numpy, &dir);
+    let mut twin_ms = twins::plan(twin_env.as_ref(), &measurements, &runnable);
+    let bar = ProgressBar::new(((runnable.len() + twin_ms.len()) * repeats) as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}")
     {
@@ -331,7 +362,8 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             }
             let m = &mut measurements[i];
             bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
-            let run = child::run(&dir.join(&m.stem), &m.args)?;
+            let (program, args) = crate::mpi::launch(&m.stem, &dir.join(&m.stem), &m.args);
+            let run = child::run(&program, &args)?;
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
@@ -343,6 +375,24 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             );
             m.runs.push(run);
             bar.inc(1);
+            // its NumPy twin right after it, at the same workload
+            for (_, t) in twin_ms.iter_mut().filter(|(j, _)| *j == i) {
+                let Some(env) = twin_env.as_ref() else { break };
+                bar.set_message(format!("{} (NumPy twin)", describe(t)));
+                let run = env.run(&t.stem, &t.args)?;
+                if child::interrupted() {
+                    bar.abandon();
+                    eprintln!("lab: interrupted; nothing written");
+                    return Ok(INTERRUPTED_EXIT);
+                }
+                let line = run_line(&run);
+                say(
+                    &bar,
+                    format!("[{}/{repeats}] {} (NumPy twin): {line}", r + 1, describe(t)),
+                );
+                t.runs.push(run);
+                bar.inc(1);
+            }
         }
     }
 
@@ -410,6 +460,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             m.finish(&calibration);
         }
     }
+    for (i, t) in &mut twin_ms {
+        t.summarise();
+        twins::compare(&measurements[*i], t);
+    }
     bar.finish_and_clear();
 
     let results = Results {
@@ -426,6 +480,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         calibration,
         measurements,
         timelines,
+        twins: twin_ms.into_iter().map(|(_, t)| t).collect(),
     };
     if !output::write(&results, &out_dir, child::interrupted)? {
         eprintln!("lab: interrupted; nothing written");
@@ -440,6 +495,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let failed = results
         .measurements
         .iter()
+        .chain(&results.twins)
         .any(|m| matches!(m.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
 }
@@ -455,7 +511,7 @@ mod tests {
         assert_eq!(main.len(), steps::STEPS.len());
         assert_eq!(main[0].args, ["--size", "2000", "--tasks", "100"]);
         // 5 population steps x 4 work values, 3 steps x 5 sizes
-        assert_eq!(all.len(), 13 + 5 * 4 + 3 * 5);
+        assert_eq!(all.len(), 14 + 5 * 4 + 3 * 5);
         let quick = plan(&Options {
             quick: true,
             steps: vec!["1,3".into()],

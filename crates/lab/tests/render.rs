@@ -210,6 +210,7 @@ fn fixture() -> Results {
         },
         calibration: cal,
         measurements: ms,
+        twins: Vec::new(),
     }
 }
 
@@ -533,4 +534,62 @@ fn run_refuses_an_unwritable_out_and_an_empty_step_list_before_measuring() {
     one_line_error(&out, 2, "names no step");
     assert!(!dir.join("never").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn twins_are_compared_with_their_rust_steps_and_rendered() {
+    let mut results = fixture();
+    let twin = |stem: &str, took: f64, checksum: &str| {
+        let out = output(stem, r#"{"size":500,"tasks":8}"#, "[]", took, "null", "{}");
+        let mut m = Measurement::new(stem, Sweep::Main, Vec::new());
+        let mut r = run(&out);
+        r.record.as_mut().unwrap().checksum = checksum.into();
+        m.runs.push(r);
+        m.summarise();
+        lab::twins::compare(results.step(stem).unwrap(), &mut m);
+        m
+    };
+    // the same products as Rust, twice as slow; then a twin whose products differ
+    results.twins = vec![
+        twin("01-sequential", 0.2, "00ff"),
+        twin("03-tuned-pool", 0.5, "0bad"),
+    ];
+    assert_eq!(results.twins[0].status, Status::Ok);
+    assert!(matches!(&results.twins[1].status, Status::Failed(why) if why.contains("checksum")));
+    let rows = lab::twins::rows(&results);
+    assert_eq!(rows[0].ratio(), Some(0.5));
+    assert_eq!(
+        (rows[0].rust_vs_loop, rows[0].numpy_vs_loop),
+        (Some(1.0), Some(1.0))
+    );
+    assert_eq!((rows[0].same, rows[1].same), (Some(true), Some(false)));
+    let pool = results.step("03-tuned-pool").unwrap().took.unwrap().median;
+    assert_eq!(rows[1].numpy_vs_loop, Some(2.5));
+    assert_eq!(rows[1].rust_vs_loop, Some(pool / 0.1));
+
+    let dir = temp_dir("twins");
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    let table = std::fs::read_to_string(dir.join(lab::twins::TABLE)).unwrap();
+    assert!(
+        table.contains("| 01-sequential | 0.100 s | 0.200 s | 0.500x | 1.000x | 1.000x | yes"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| 03-tuned-pool |") && table.contains("**no**"),
+        "{table}"
+    );
+    assert!(
+        table.contains("03-tuned-pool (NumPy twin) failed"),
+        "{table}"
+    );
+    let svg = std::fs::read_to_string(dir.join(lab::twins::PLOT)).unwrap();
+    assert!(
+        svg.contains("Rust vs its NumPy twin") && svg.contains("0.50x"),
+        "{svg:.200}"
+    );
+    // the twins survive the round trip through results.json
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let back: Results = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.twins.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
 }

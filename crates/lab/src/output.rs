@@ -10,8 +10,8 @@
 use crate::plot;
 use crate::render;
 use crate::results::Results;
-use std::collections::BTreeSet;
 use crate::twins;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -73,32 +73,32 @@ pub fn check_writable(out: &Path) -> Result<(), String> {
     fs::remove_file(&probe).map_err(|e| io(&probe, e))
 }
 
-/// Relative paths of every file under `dir` (one level of folders, as a render makes).
+/// Relative paths (`/`-separated) of every file under `dir`, at any depth.
 fn files_under(dir: &Path) -> Result<BTreeSet<String>, String> {
     let mut files = BTreeSet::new();
-    let read = |d: &Path| fs::read_dir(d).map_err(|e| format!("cannot list {}: {e}", d.display()));
-    for entry in read(dir)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_dir() {
-            for inner in read(&entry.path())?.flatten() {
-                files.insert(format!("{name}/{}", inner.file_name().to_string_lossy()));
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((folder, prefix)) = pending.pop() {
+        let entries =
+            fs::read_dir(&folder).map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
+        for entry in entries.flatten() {
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.path().is_dir() {
+                pending.push((entry.path(), format!("{name}/")));
+            } else {
+                files.insert(name);
             }
-        } else {
-            files.insert(name);
         }
     }
     Ok(files)
 }
 
-/// A manifest line the lab could have written: a relative path without `..`, at most one
-/// folder deep. Anything else in a (tampered) manifest is ignored, never deleted.
+/// A manifest line the lab could have written: a relative path without `.` or `..` parts.
+/// Anything else in a (tampered) manifest is ignored, never deleted.
 fn owned_path(line: &str) -> bool {
-    let parts: Vec<&str> = line.split('/').collect();
     !line.is_empty()
-        && parts.len() <= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\0'))
+        && line
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\0'))
 }
 
 /// Write `results` into `out`, replacing only the files a lab write puts there. `cancelled()`

@@ -24,14 +24,16 @@
 //!    as missing.
 //! 2. Repeats are interleaved: every measurement once, then every measurement again, so a
 //!    slow minute on a shared machine does not land on one step. Medians are reported with
-//!    min and max.
+//!    min and max. Each round starts one step further along and first touches as much memory
+//!    as its largest step uses ([`warmup`]), so no step pays the others' first-touch cost.
 //! 3. Each run records the example's own record (phases, copies, `Took`) and, from outside
 //!    ([`child`]), wall time, CPU time of the process tree and peak RSS.
 //! 4. [`calibrate`] measures the machine's primitives; [`model`] predicts every step from them
 //!    and flags a step whose measurement is more than 25% away, naming the missing cost.
-//! 5. [`output`] writes `book/src/results/<machine>/` (or `--out DIR`) at once: `results.json`,
-//!    `command.md`, `machine.md`, `calibration.md`, `summary.md`, `steps/<stem>.md` and the
-//!    SVG plots of [`plot`]. Ctrl-C stops the running example's process group and writes
+//! 5. [`output`] writes `book/src/results/local/` (`results/<NAME>/` with `--machine NAME`,
+//!    or `--out DIR`) at once: `results.json`,
+//!    `command.md`, `machine.md`, `calibration.md`, `summary.md`, `steps/<stem>.md`, the
+//!    SVG plots of [`plot`], and [`pays`]'s decision table, calculator constants and page. Ctrl-C stops the running example's process group and writes
 //!    nothing (exit code 130).
 
 pub mod calibrate;
@@ -39,9 +41,11 @@ pub mod child;
 pub mod machine;
 pub mod model;
 pub mod output;
+pub mod pays;
 pub mod plot;
 pub mod render;
 pub mod results;
 pub mod session;
 pub mod stats;
 pub mod steps;
+pub mod warmup;

@@ -8,7 +8,8 @@ use crate::results::Results;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Every file a results directory holds besides `steps/<stem>.md`.
+/// Every file a results directory holds besides `steps/<stem>.md`, the plots and
+/// [`PAYS_FILES`].
 pub const FILES: [&str; 6] = [
     "results.json",
     "command.md",
@@ -16,6 +17,14 @@ pub const FILES: [&str; 6] = [
     "calibration.md",
     "summary.md",
     "tutorial-vs-ours.md",
+];
+
+/// The files of "When parallelism pays" and "Your machine" in a results directory.
+pub const PAYS_FILES: [&str; 4] = [
+    "pays.md",
+    "calibration.js",
+    "calculator-check.json",
+    "page.md",
 ];
 
 fn io(path: &Path, e: std::io::Error) -> String {
@@ -33,6 +42,7 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
+    crate::pays::write_into(results, dir)?;
     plot::write_all(results, dir)
 }
 
@@ -52,7 +62,14 @@ pub fn write(results: &Results, out: &Path, cancelled: impl Fn() -> bool) -> Res
     }
     let tmp = sibling(out, "new");
     let _ = fs::remove_dir_all(&tmp);
-    let done = render_into(results, &tmp);
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let done = render_into(results, &tmp).and_then(|_| {
+        let path = tmp.join("page.md");
+        fs::write(&path, crate::pays::page(results, &name)).map_err(|e| io(&path, e))
+    });
     if done.is_err() || cancelled() {
         let _ = fs::remove_dir_all(&tmp);
         return done.map(|_| false);

@@ -154,6 +154,9 @@ pub struct Results {
     pub calibration: Calibration,
     /// Every measurement: main workloads first (in step order), then the sweeps.
     pub measurements: Vec<Measurement>,
+    /// The memory touched before each round (see [`crate::warmup`]).
+    #[serde(default)]
+    pub warmups: Vec<crate::warmup::WarmUp>,
 }
 
 impl Results {

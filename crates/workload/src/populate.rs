@@ -25,6 +25,19 @@ use std::ops::Range;
 pub const DEFAULT_LEN: usize = 1_000_000;
 /// The tutorial's `base_value`; round 1 of every element is `i * BASE^2`.
 pub const BASE: u64 = 2;
+/// The default `--work`: rounds that make one element cost about what one element of the
+/// tutorial's loop (`result[i] = i * base_value**2` over a NumPy array) costs in CPython on
+/// the same machine, so that the default runs re-create the tutorial's situation.
+///
+/// Measured on the reference machine (2 cores, shared), interleaved, five times each: the
+/// tutorial's loop over 300,000 elements (CPython 3.11, NumPy 2.3) against
+/// `10-populate-sequential --len 300000 --work 1000 --json` (its `fill` phase per element and
+/// round): 1.35-1.83 µs per Python element against 2.9-4.1 ns per round, 427-467 rounds per
+/// Python element while the machine was loaded; unloaded, 0.92 µs against 0.37-0.41 ns per
+/// round (the lab's calibration), about 2,400 rounds. 1,000 lies between the two. The lab
+/// records both costs in every run (the calibration's element at this `--work`, and the
+/// NumPy twin's loop at `--work 1`) so the ratio on any machine can be read from its results.
+pub const DEFAULT_WORK: usize = 1000;
 /// The most rounds per element `--work` accepts.
 pub const MAX_WORK: usize = 1_000_000_000;
 /// Bytes of one element.
@@ -220,8 +233,9 @@ pub struct PopulateArgs {
     /// Elements in the array (the tutorial's 1,000,000 by default).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_LEN, value_parser = positive)]
     pub len: usize,
-    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
+    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`, the
+    /// default costs about what the tutorial's element costs in Python.
+    #[arg(long, value_name = "ROUNDS", default_value_t = DEFAULT_WORK, value_parser = work_rounds)]
     pub work: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = worker_count)]

@@ -147,7 +147,13 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
     })?;
     let fill = med("creating a matrix element".into(), "s", xs)?;
     step("memcpy bandwidth")?;
-    let xs = repeat(|| Ok(memcpy_bandwidth(if plan.quick { 64 << 20 } else { 256 << 20 })))?;
+    let xs = repeat(|| {
+        Ok(memcpy_bandwidth(if plan.quick {
+            64 << 20
+        } else {
+            256 << 20
+        }))
+    })?;
     let memcpy = med("memcpy bandwidth".into(), "B/s", xs)?;
     step("worker start")?;
     let xs = repeat(|| worker_start_seconds(if plan.quick { 3 } else { 7 }))?;

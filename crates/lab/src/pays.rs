@@ -127,9 +127,10 @@ impl Times {
 
     /// The fastest approach and its seconds (the loop on a tie).
     pub fn best(&self) -> (&'static str, f64) {
-        self.all()
-            .into_iter()
-            .fold(("loop", self.sequential), |b, x| if x.1 < b.1 { x } else { b })
+        self.all().into_iter().fold(
+            ("loop", self.sequential),
+            |b, x| if x.1 < b.1 { x } else { b },
+        )
     }
 }
 
@@ -184,11 +185,12 @@ pub fn calculator_inputs(
 /// and where it was measured.
 pub fn peak(cal: &Calibration) -> Option<(f64, String)> {
     let c = cal.logical_cores.max(1);
-    let one_call = cal
-        .gemm
-        .iter()
-        .filter(|r| r.threads == c)
-        .map(|r| (r.gflops, format!("one {0}x{0} call on {c} BLAS threads", r.size)));
+    let one_call = cal.gemm.iter().filter(|r| r.threads == c).map(|r| {
+        (
+            r.gflops,
+            format!("one {0}x{0} call on {c} BLAS threads", r.size),
+        )
+    });
     let concurrent = cal.concurrent.iter().filter(|r| r.threads == c).map(|r| {
         (
             r.gflops,
@@ -496,8 +498,8 @@ fn crossovers(r: &Results, k: &Constants) -> String {
     if c > 1.0 {
         let len = workload::populate::DEFAULT_LEN as f64;
         let over_shm = k.process_start_seconds + c * 2.0 * k.message_seconds;
-        let over_pool = over_shm + 8.0 * len / k.pipe_bytes_per_second
-            + 8.0 * len / k.memcpy_bytes_per_second;
+        let over_pool =
+            over_shm + 8.0 * len / k.pipe_bytes_per_second + 8.0 * len / k.memcpy_bytes_per_second;
         let even = |over: f64| over * c / (len * (c - 1.0));
         let _ = writeln!(
             s,
@@ -655,11 +657,20 @@ pub fn page(r: &Results, name: &str) -> String {
     s.push_str("#### Every step\n\n{{#include summary.md}}\n\n");
     s.push_str(&img("time-per-step.svg", "Took per step"));
     s.push_str("\n#### When parallelism pays here\n\n{{#include pays.md}}\n\n");
-    s.push_str(&img("populate-vs-work.svg", "Population time against --work"));
+    s.push_str(&img(
+        "populate-vs-work.svg",
+        "Population time against --work",
+    ));
     s.push('\n');
-    s.push_str(&img("pool-speedup-vs-size.svg", "Pool speed-up against matrix size"));
+    s.push_str(&img(
+        "pool-speedup-vs-size.svg",
+        "Pool speed-up against matrix size",
+    ));
     s.push_str("\n#### The calibration\n\n{{#include calibration.md}}\n\n");
-    s.push_str(&img("blas-thread-sweep.svg", "One product at each BLAS thread count"));
+    s.push_str(&img(
+        "blas-thread-sweep.svg",
+        "One product at each BLAS thread count",
+    ));
     s.push_str("\n#### The machine\n\n{{#include machine.md}}\n");
     s
 }

@@ -172,7 +172,10 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
     type Row = (String, f64, f64, f64, Option<f64>);
     let rows = |population: bool| -> Vec<Row> {
         r.main()
-            .filter(|m| (m.stem.as_str() >= "10") == population)
+            .filter(|m| {
+                let family = crate::steps::find(&m.stem).map(|s| s.family);
+                (family == Some(crate::steps::Family::Population)) == population
+            })
             .filter_map(|m| {
                 let t = m.took?;
                 Some((
@@ -220,7 +223,10 @@ fn bars(
     x: &str,
     y: &str,
 ) -> Result<(), String> {
-    let (lo, hi) = log_range(rows.iter().flat_map(|r| [r.1, r.2, r.3, r.4.unwrap_or(r.1)]));
+    let (lo, hi) = log_range(
+        rows.iter()
+            .flat_map(|r| [r.1, r.2, r.3, r.4.unwrap_or(r.1)]),
+    );
     let n = rows.len();
     // first step at the top
     let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();

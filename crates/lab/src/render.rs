@@ -108,7 +108,12 @@ pub fn calibration(r: &Results) -> String {
         for t in &threads {
             match c.gemm.iter().find(|g| g.size == *n && g.threads == *t) {
                 Some(g) => {
-                    let _ = write!(s, " {:.1} ({}) |", g.gflops, crate::pays::share_cell(c, g.gflops));
+                    let _ = write!(
+                        s,
+                        " {:.1} ({}) |",
+                        g.gflops,
+                        crate::pays::share_cell(c, g.gflops)
+                    );
                 }
                 None => s.push_str(" – |"),
             }

@@ -11,7 +11,7 @@
 //! `results.json` and summed per round in `command.md`.
 
 use crate::results::Measurement;
-use crate::steps::arg_value;
+use crate::steps::{arg_value, Model};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -42,27 +42,26 @@ fn number(args: &[String], flag: &str, default: u64) -> u64 {
 /// when an argument is absent): the matrix steps' inputs and products, the population steps'
 /// array (twice for the pool of sub-arrays, which concatenates a copy).
 pub fn working_set(m: &Measurement) -> u64 {
-    let num: u32 = m.stem.get(..2).and_then(|n| n.parse().ok()).unwrap_or(0);
-    match num {
-        1..=6 => {
-            let n = number(&m.args, "--size", 2000);
-            let tasks = number(&m.args, "--tasks", 100);
-            3 * tasks * n * n * 8
+    let Some(step) = crate::steps::find(&m.stem) else {
+        return 0;
+    };
+    let matrices = |size: u64, tasks: u64| {
+        let n = number(&m.args, "--size", size);
+        3 * number(&m.args, "--tasks", tasks) * n * n * 8
+    };
+    let array = || number(&m.args, "--len", workload::populate::DEFAULT_LEN as u64) * 8;
+    match step.model {
+        Model::Sequential | Model::PipedPool | Model::Threads | Model::SharedMemoryPool => {
+            matrices(2000, 100)
         }
-        7 => {
-            let n = number(&m.args, "--size", 1000);
-            3 * number(&m.args, "--tasks", 16) * n * n * 8
-        }
-        8 => {
-            let n = number(&m.args, "--size", 2000);
-            3 * n * n * 8
-        }
-        10..=14 => {
-            let len = number(&m.args, "--len", workload::populate::DEFAULT_LEN as u64);
-            let copies = if num == 11 { 2 } else { 1 };
-            copies * len * 8
-        }
-        _ => 0,
+        Model::Grid => matrices(1000, 16),
+        Model::Sweep => matrices(2000, 1),
+        // the pool of sub-arrays holds the workers' parts and the concatenated copy
+        Model::PopulateSubarrays => 2 * array(),
+        Model::PopulateSequential
+        | Model::PopulateShared
+        | Model::PopulateQueue
+        | Model::PopulateThreads => array(),
     }
 }
 

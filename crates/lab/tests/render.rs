@@ -266,14 +266,19 @@ fn tables_and_plots_are_written_and_overwritten() {
     let page = std::fs::read_to_string(dir.join("page.md")).unwrap();
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(page.contains("{{#include summary.md}}") && page.contains("{{#include pays.md}}"));
-    assert!(page.contains(&format!("](results/{name}/time-per-step.svg)")), "{page}");
+    assert!(
+        page.contains(&format!("](results/{name}/time-per-step.svg)")),
+        "{page}"
+    );
     // the calculator's constants and the model's answers for the browser check
     let js = std::fs::read_to_string(dir.join("calibration.js")).unwrap();
-    assert!(js.contains("\"pipe_bytes_per_second\":1500000000.0"), "{js}");
-    let cases: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("calculator-check.json")).unwrap(),
-    )
-    .unwrap();
+    assert!(
+        js.contains("\"pipe_bytes_per_second\":1500000000.0"),
+        "{js}"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("calculator-check.json")).unwrap())
+            .unwrap();
     let first = &cases[0];
     let loop_seconds = first["inputs"]["len"].as_f64().unwrap()
         * first["inputs"]["element_seconds"].as_f64().unwrap();

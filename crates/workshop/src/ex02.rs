@@ -3,7 +3,7 @@
 use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Mode, Pair};
 use crate::{PoolRun, Speed, Variant};
 use procpool::{Pool, PoolError};
-use workload::steps;
+use workload::workers;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/02-one-blas-thread/exercise.rs"]
@@ -62,7 +62,7 @@ fn worker_count(variant: Variant, _: Mode) -> Result<(), String> {
 
 fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
     let (run, _) = run(variant, 2, 7, 33)?;
-    let reported = steps::unpack(&run.results, run.workers).threads;
+    let reported = workers::unpack(&run.results, run.workers).threads;
     if let Some((w, t)) = reported
         .iter()
         .enumerate()

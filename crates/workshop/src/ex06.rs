@@ -2,7 +2,7 @@
 
 use crate::answer::{self, Row};
 use crate::{Check, Exercise, Mode, Variant};
-use workload::steps;
+use workload::workers;
 
 #[allow(unused_imports, unused_variables, dead_code)]
 #[path = "../exercises/06-pool-crossover/exercise.rs"]
@@ -47,7 +47,7 @@ fn rows(variant: Variant, _: Mode) -> Result<(), String> {
 fn pool_ran(variant: Variant, _: Mode) -> Result<(), String> {
     let (size, tasks, workers) = CASES[1];
     let row = pick(variant)(size, tasks, workers)?;
-    let matrices = steps::matmul_array_bytes(tasks, size);
+    let matrices = workers::matmul_array_bytes(tasks, size);
     if row.pool_bytes < matrices {
         return Err(format!(
             "the pool moved {} bytes for {tasks} pairs of {size}x{size}; a pool that ran \

@@ -7,14 +7,14 @@ use ndarray::Axis;
 use procpool::Pool;
 use shmem::SharedArray;
 use std::time::Duration;
-use workload::steps;
+use workload::workers;
 use workshop::{task_list, Pair, PoolRun, SharedRun};
 
 /// Exercise 4 done with exercise 1's pool: right products in shared memory, but every matrix
 /// went through the pipes on the way.
 fn copying_pool(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     let text = |e: procpool::PoolError| e.to_string();
-    let mut pool = Pool::builder(steps::MATMUL_ROLE)
+    let mut pool = Pool::builder(workers::MATMUL_ROLE)
         .workers(workers)
         .spawn()
         .map_err(text)?;
@@ -23,7 +23,7 @@ fn copying_pool(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     let run = PoolRun::close(pool, chunksize, results).map_err(text)?;
     let n = pairs[0].0.nrows();
     let mut products = SharedArray::create(&[pairs.len(), n, n]).map_err(|e| e.to_string())?;
-    for (t, c) in steps::unpack(&run.results, workers)
+    for (t, c) in workers::unpack(&run.results, workers)
         .products
         .iter()
         .enumerate()

@@ -4,7 +4,7 @@
 use crate::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 
 /// Multiply every pair on a "pool" of one worker.
 pub fn tuned_pool(tasks: Arc<[Item]>, _cores: usize) -> Result<PoolRun, PoolError> {

@@ -3,7 +3,7 @@
 use crate::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 
 // ANCHOR: solution
 /// Multiply every pair of `tasks` (`[A, B]` each) on a process pool tuned for a machine with

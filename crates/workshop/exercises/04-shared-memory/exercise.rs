@@ -1,11 +1,11 @@
 //! Exercise 4: move the inputs to shared memory so nothing is copied through the pipes.
 //! Run `cargo run -p workshop -- check 4`.
 
-use crate::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
 use crate::{Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
+use workload::stacks::{self, SHARED_ROLE};
 
 // ANCHOR: stub
 /// Multiply every pair on a pool of `workers` processes that read the inputs from shared
@@ -13,10 +13,10 @@ use shmem::SharedArray;
 pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     // TODO: create three shared arrays of shape [tasks, n, n] with `SharedArray::create`,
     //       for A, B and the products, and copy each pair in (`index_axis_mut(Axis(0), t)`).
-    // TODO: start `workers` workers of role `ROLE`, passing each array's `.descriptor()` in
-    //       `INPUTS_A_ENV`, `INPUTS_B_ENV` and `PRODUCTS_ENV` with the builder's `.env(..)`.
-    // TODO: `starmap` one empty item (`Item::new()`) per task, one chunk per worker: a worker
-    //       knows its task by number and computes `C[t] = A[t] · B[t]` in place.
+    // TODO: start `workers` workers of role `SHARED_ROLE`, passing the three arrays with the
+    //       builder's `.envs([stacks::env(&a, &b, &products)])`.
+    // TODO: `starmap` `stacks::task_items(tasks)` (task t is the number t), one chunk per
+    //       worker: a worker computes `C[t] = A[t] · B[t]` in place.
     // TODO: return `SharedRun { run: PoolRun::close(pool, chunksize, results)?, products }`.
     todo!()
 }

@@ -6,7 +6,7 @@ use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
-use workload::steps::{self, MATMUL_ROLE};
+use workload::workers::{self, MATMUL_ROLE};
 
 // ANCHOR: solution
 /// Time `tasks` products of `size x size` matrices twice on the same pairs: the sequential
@@ -32,7 +32,7 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     pool.close().map_err(text)?;
     let pool_seconds = start.elapsed().as_secs_f64();
 
-    let products = steps::unpack(&results, workers).products;
+    let products = workers::unpack(&results, workers).products;
     if products.len() != reference.len()
         || products.iter().zip(&reference).any(|(p, r)| *p != r.view())
     {

@@ -94,6 +94,8 @@ CALCULATOR_OUTPUT = (
 )
 # How close the page's answer must be to the model's (the inputs are typed as decimals).
 CALCULATOR_TOLERANCE = 1e-9
+# Cases typed into calculators during this check (reported in the closing line).
+calculator_cases = [0]
 
 
 class Problem(Exception):
@@ -305,6 +307,7 @@ def check_calculators(browser, page, root):
         if not cases:
             problems.append((page, "calculator", f"{where}: the model fixture beside {using} has no cases"))
         for number, case in enumerate(cases, 1):
+            calculator_cases[0] += 1
             x = case["inputs"]
             typed = {
                 "element_ns": repr(x["element_seconds"] * 1e9),
@@ -475,7 +478,8 @@ def main():
         "check",
         [f"{page}: {kind}: {detail}" for page, kind, detail in problems],
         f"{len(problems)} problems on {pages} pages ({took:.1f} s)",
-        f"{pages} pages, every image loaded, no raw marker, every link inside the book resolves ({took:.1f} s)",
+        f"{pages} pages, every image loaded, no raw marker, every link inside the book resolves, "
+        f"{calculator_cases[0]} calculator cases typed agree with the model ({took:.1f} s)",
     )
 
 

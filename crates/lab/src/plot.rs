@@ -518,7 +518,7 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         "Took (seconds, log scale)",
     );
     // (--len, [(step, points)])
-    let mut panels: Vec<(String, Vec<(String, Vec<(f64, f64)>)>)> = Vec::new();
+    let mut panels: Vec<WorkPanel> = Vec::new();
     for m in &r.measurements {
         if let (Sweep::Work(w), Some(took)) = (m.sweep, m.took) {
             let pt = (w as f64, took.median);
@@ -559,13 +559,11 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
     area.present().map_err(err)
 }
 
+/// One `--len` of [`populate_vs_work`]: the length and, per step, its (work, seconds) points.
+type WorkPanel = (String, Vec<(String, Vec<(f64, f64)>)>);
+
 /// One `--len` of [`populate_vs_work`].
-fn work_panel(
-    area: &Area,
-    (len, series): &(String, Vec<(String, Vec<(f64, f64)>)>),
-    x: &str,
-    y: &str,
-) -> Result<(), String> {
+fn work_panel(area: &Area, (len, series): &WorkPanel, x: &str, y: &str) -> Result<(), String> {
     let mut series = series.clone();
     for s in &mut series {
         s.1.sort_by(|a, b| a.0.total_cmp(&b.0));

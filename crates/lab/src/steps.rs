@@ -163,7 +163,8 @@ pub const STEPS: &[Step] = &[
         &["--size", "500", "--repeats", "1"],
     )
     .hint(SLOW_BLAS),
-    // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
+    // the population steps' defaults: the tutorial's 1,000,000 elements, each costing about what
+    // the tutorial's Python element costs (`populate::DEFAULT_WORK`)
     population(
         "10-populate-sequential",
         Model::PopulateSequential,

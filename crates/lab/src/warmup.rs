@@ -81,11 +81,11 @@ pub fn touch(round: usize, stem: &str, bytes: u64) -> WarmUp {
     if bytes > 0 {
         let mut buf: Vec<u8> = Vec::new();
         if buf.try_reserve_exact(bytes as usize).is_ok() {
-            buf.resize(bytes as usize, 0);
-            for i in (0..buf.len()).step_by(PAGE) {
-                buf[i] = 1;
+            // one write per page: the kernel (and the host) must back every page
+            for byte in buf.spare_capacity_mut().iter_mut().step_by(PAGE) {
+                byte.write(1);
             }
-            std::hint::black_box(&buf);
+            std::hint::black_box(&mut buf);
         }
     }
     WarmUp {

@@ -255,6 +255,7 @@ struct Scenario {
     label: &'static str,
     work_per_task: f64,
     bytes_per_task: f64,
+    fixed_per_task: f64,
     tasks: f64,
     cores: usize,
     multithreaded: bool,
@@ -262,18 +263,28 @@ struct Scenario {
 
 fn scenarios(cal: &Calibration, k: &Constants) -> Vec<Scenario> {
     let c = k.cores;
+    let messages = 2.0 * k.message_seconds;
+    let row = |work: f64, bytes: f64, fixed: f64, cores: usize| Scenario {
+        label: "",
+        work_per_task: work,
+        bytes_per_task: bytes,
+        fixed_per_task: fixed,
+        tasks: 100.0,
+        cores,
+        multithreaded: false,
+    };
     let mut v = Vec::new();
     for &work in &[1e-6, 1e-4, 1e-2, 1.0] {
         for &b in &[8.0, 1e6, 96e6] {
-            v.push(Scenario {
-                label: "",
-                work_per_task: work,
-                bytes_per_task: b,
-                tasks: 100.0,
-                cores: c,
-                multithreaded: false,
-            });
+            v.push(row(work, b, messages, c));
         }
+    }
+    // a dearer hand-out per task (say, pickling a large argument list), and more cores
+    for &work in &[1e-3, 1e-1] {
+        v.push(row(work, 8.0, 1e-3, c));
+    }
+    for &work in &[1e-4, 1e-2] {
+        v.push(row(work, 1e6, messages, 8));
     }
     // the first tutorial's task: one 2000x2000 product, 3 matrices of 32 MB moved
     let n = MULTITHREADED_SIZE;
@@ -282,11 +293,8 @@ fn scenarios(cal: &Calibration, k: &Constants) -> Vec<Scenario> {
         for cores in [c, 8] {
             v.push(Scenario {
                 label: "the first tutorial's product",
-                work_per_task: work,
-                bytes_per_task: 3.0 * (n * n * 8) as f64,
-                tasks: 100.0,
-                cores,
                 multithreaded: true,
+                ..row(work, 3.0 * (n * n * 8) as f64, messages, cores)
             });
         }
     }
@@ -309,13 +317,16 @@ pub fn markdown(r: &Results) -> String {
 
 fn decision_table(cal: &Calibration, k: &Constants) -> String {
     let mut s = format!(
-        "100 tasks; a process approach pays {} to start its workers and {} per task \
-         (a task message and a result message); moved bytes cost the pipe ({}/s) and a copy \
-         ({}/s). Predicted by the cost model with this machine's calibration.\n\n",
+        "100 tasks; a process approach pays {} to start its workers and a fixed cost per task \
+         ({} measured here for a task message and a result message; some rows assume a dearer \
+         one); moved bytes cost the pipe ({}/s) and a copy ({}/s); threads pay {} to start. \
+         Predicted by the cost model with this machine's calibration; rows with more cores \
+         than this machine's are predictions.\n\n",
         secs(k.process_start_seconds),
         secs(2.0 * k.message_seconds),
         workload::machine::human_bytes(k.pipe_bytes_per_second),
         workload::machine::human_bytes(k.memcpy_bytes_per_second),
+        secs(k.thread_start_seconds),
     );
     s.push_str("| work per task | bytes moved per task | fixed cost per task | cores | already multithreaded | loop | process pool | shared memory | threads | wins | predicted speed-up | best with processes (threads ruled out, as for pure Python) |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---|\n");
     for sc in scenarios(cal, k) {
@@ -324,7 +335,7 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
             len: sc.tasks,
             tasks: sc.tasks,
             bytes_per_task: sc.bytes_per_task,
-            fixed_per_task: 2.0 * k.message_seconds,
+            fixed_per_task: sc.fixed_per_task,
             cores: sc.cores as f64,
             multithreaded: sc.multithreaded,
         };
@@ -352,7 +363,7 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
             "| {}{label} | {} | {} | {}{more} | {} | {} | {} | {} | {} | {best} | {:.2}× | {} ({:.2}×) |",
             secs(sc.work_per_task),
             bytes(sc.bytes_per_task),
-            secs(2.0 * k.message_seconds),
+            secs(sc.fixed_per_task),
             sc.cores,
             if sc.multithreaded { "yes" } else { "no" },
             secs(t.sequential),

@@ -441,8 +441,8 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
                     c.2,
                     crate::pays::share_cell(&r.calibration, c.2)
                 ),
-                (xi + 0.08, yi + 0.55),
-                (FONT, 16).into_font().color(&color),
+                (xi + 0.06, yi + 0.55),
+                (FONT, 18).into_font().color(&color),
             )
         }))
         .map_err(err)?;

@@ -183,7 +183,10 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
                     t.median,
                     t.min,
                     t.max,
-                    m.prediction.as_ref().map(|p| p.seconds),
+                    m.prediction
+                        .as_ref()
+                        .map(|p| p.seconds)
+                        .filter(|s| s.is_finite()),
                 ))
             })
             .collect()
@@ -191,6 +194,18 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
     let (matrix, population) = (rows(false), rows(true));
     if matrix.is_empty() && population.is_empty() {
         return no_data(&area, &t, x, y, "no step ran");
+    }
+    // plotters never ends laying out an axis whose range is infinite or NaN
+    if let Some(bad) = matrix
+        .iter()
+        .chain(&population)
+        .find(|r| ![r.1, r.2, r.3].iter().all(|v| v.is_finite()))
+    {
+        return Err(format!(
+            "{}: a Took of {} seconds cannot be plotted",
+            path.display(),
+            bad.3
+        ));
     }
     let area = area.titled(&t, (FONT, 24)).map_err(err)?;
     let panels: Vec<(&str, Vec<Row>)> = [

@@ -51,9 +51,11 @@ pub fn working_set(m: &Measurement) -> u64 {
     };
     let array = || number(&m.args, "--len", workload::populate::DEFAULT_LEN as u64) * 8;
     match step.model {
-        Model::Sequential | Model::PipedPool | Model::Threads | Model::SharedMemoryPool => {
-            matrices(2000, 100)
-        }
+        Model::Sequential
+        | Model::PipedPool
+        | Model::Threads
+        | Model::SharedMemoryPool
+        | Model::Mpi => matrices(2000, 100),
         Model::Grid => matrices(1000, 16),
         Model::Sweep => matrices(2000, 1),
         // the pool of sub-arrays holds the workers' parts and the concatenated copy

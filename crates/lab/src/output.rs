@@ -15,7 +15,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Every file a results directory holds besides `steps/<stem>.md`.
+/// Every file a results directory holds besides `steps/<stem>.md`, the plots and
+/// [`PAYS_FILES`].
 pub const FILES: [&str; 6] = [
     "results.json",
     "command.md",
@@ -23,6 +24,14 @@ pub const FILES: [&str; 6] = [
     "calibration.md",
     "summary.md",
     "tutorial-vs-ours.md",
+];
+
+/// The files of "When parallelism pays" and "Your machine" in a results directory.
+pub const PAYS_FILES: [&str; 4] = [
+    "pays.md",
+    "calibration.js",
+    "calculator-check.json",
+    "page.md",
 ];
 
 /// The file listing, one relative path a line, what the lab wrote into a results directory.
@@ -44,6 +53,7 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
+    crate::pays::write_into(results, dir)?;
     plot::write_all(results, dir)?;
     crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)?;
     if !results.twins.is_empty() {
@@ -109,7 +119,17 @@ pub fn write(results: &Results, out: &Path, cancelled: impl Fn() -> bool) -> Res
     let tmp = out.join(format!(".lab-new-{}", std::process::id()));
     // create_dir, not create_dir_all: a folder of that name that we did not make is not ours.
     fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-    let done = render_into(results, &tmp).and_then(|()| files_under(&tmp));
+    // the "Your machine" section links its plots from the book's root: results/<name>/
+    let name = fs::canonicalize(&out)
+        .ok()
+        .and_then(|o| o.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let done = render_into(results, &tmp)
+        .and_then(|()| {
+            let path = tmp.join("page.md");
+            fs::write(&path, crate::pays::page(results, &name)).map_err(|e| io(&path, e))
+        })
+        .and_then(|()| files_under(&tmp));
     let new_files = match done {
         Ok(files) if !cancelled() => files,
         other => {

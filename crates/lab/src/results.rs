@@ -159,6 +159,9 @@ pub struct Results {
     pub calibration: Calibration,
     /// Every measurement: main workloads first (in step order), then the sweeps.
     pub measurements: Vec<Measurement>,
+    /// The memory touched before each run (see [`crate::warmup`]).
+    #[serde(default)]
+    pub warmups: Vec<crate::warmup::WarmUp>,
     /// One traced run of each parallel step (see [`crate::timeline`]).
     #[serde(default)]
     pub timelines: Vec<crate::timeline::Timeline>,

@@ -48,10 +48,10 @@ pub struct Options {
     /// Use the example binaries already built.
     #[arg(long)]
     pub no_build: bool,
-    /// Name of this machine in the results path (default: CPU model and cores).
+    /// Name of this machine's results directory (default: `local`, the book's "Your machine").
     #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
-    /// Write here instead of `book/src/results/<machine>/`.
+    /// Write here instead of book/src/results/local/ (or results/<NAME>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The arguments after `lab`, as given (recorded in `command.md`; not an option).
@@ -292,6 +292,9 @@ fn run_line(run: &Run) -> String {
     }
 }
 
+/// The results directory of a run without `--machine`: the book's "Your machine" page shows it.
+pub const LOCAL_RESULTS: &str = "local";
+
 /// Exit code for an interrupted run (128 + SIGINT).
 pub const INTERRUPTED_EXIT: i32 = 130;
 
@@ -305,12 +308,14 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         return Err("--repeats must be at least 1".into());
     }
     let report = MachineReport::current(opts.machine.as_deref());
+    // a named machine is a reference set; an unnamed one is the reader's own ("Your machine")
     let out_dir = opts.out.clone().unwrap_or_else(|| {
+        let dir = opts.machine.as_deref().unwrap_or(LOCAL_RESULTS);
         workspace_root()
             .join("book")
             .join("src")
             .join("results")
-            .join(&report.slug)
+            .join(dir)
     });
     // Before anything is measured: a run whose results cannot be written is not started.
     output::check_writable(&out_dir)?;
@@ -352,14 +357,19 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    // Round-robin: every measurement once, then every measurement again.
+    // Round-robin: every measurement once, then every measurement again; each round starts
+    // further along the list, and every run follows a touch of the memory it will use.
+    let mut warmups = Vec::new();
     for r in 0..repeats {
-        for &i in &runnable {
+        for k in crate::warmup::order(runnable.len(), r, repeats) {
+            let i = runnable[k];
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
                 return Ok(INTERRUPTED_EXIT);
             }
+            let bytes = crate::warmup::working_set(&measurements[i]);
+            warmups.push(crate::warmup::touch(r, &measurements[i].stem, bytes));
             let m = &mut measurements[i];
             bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
             let (program, args) = crate::mpi::launch(&m.stem, &dir.join(&m.stem), &m.args);
@@ -479,6 +489,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         machine: report,
         calibration,
         measurements,
+        warmups,
         timelines,
         twins: twin_ms.into_iter().map(|(_, t)| t).collect(),
     };

@@ -187,7 +187,8 @@ pub const STEPS: &[Step] = &[
         ..matrix("09-mpi", Model::Mpi, MATMUL_FULL, MATMUL_QUICK)
     }
     .hint("MPI's transport and its busy-polling ranks competing with the products for the cores"),
-    // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
+    // the population steps' defaults: the tutorial's 1,000,000 elements, each costing about what
+    // the tutorial's Python element costs (`populate::DEFAULT_WORK`)
     population(
         "10-populate-sequential",
         Model::PopulateSequential,

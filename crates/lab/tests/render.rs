@@ -70,6 +70,8 @@ fn calibration() -> Calibration {
                 seconds: 300e-9,
             },
         ],
+        thread_start_seconds: 50e-6,
+        spread: Vec::new(),
     }
 }
 
@@ -211,6 +213,7 @@ fn fixture() -> Results {
         calibration: cal,
         measurements: ms,
         twins: Vec::new(),
+        warmups: Vec::new(),
     }
 }
 
@@ -248,9 +251,42 @@ fn tables_and_plots_are_written_and_overwritten() {
     let results = fixture();
     let dir = temp_dir("render");
     assert!(lab::output::write(&results, &dir, || false).unwrap());
-    for f in lab::output::FILES.iter().chain(lab::plot::PLOTS.iter()) {
+    for f in lab::output::FILES
+        .iter()
+        .chain(lab::plot::PLOTS.iter())
+        .chain(lab::output::PAYS_FILES.iter())
+    {
         assert!(dir.join(f).is_file(), "{f} was not written");
     }
+    // every GFLOP/s figure beside its share of the peak (58 GFLOP/s: two one-thread calls)
+    let cal = std::fs::read_to_string(dir.join("calibration.md")).unwrap();
+    assert!(cal.contains("| 30.0 (52%) | 55.0 (95%) |"), "{cal}");
+    assert!(cal.contains("**58.0 GFLOP/s** (2 concurrent one-thread 500x500 calls)"));
+    let sweep = std::fs::read_to_string(dir.join("steps/08-blas-thread-sweep.md")).unwrap();
+    assert!(sweep.contains("of peak"), "{sweep}");
+    // the "Your machine" section includes its tables and links its plots from the book root
+    let page = std::fs::read_to_string(dir.join("page.md")).unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(page.contains("{{#include summary.md}}") && page.contains("{{#include pays.md}}"));
+    assert!(
+        page.contains(&format!("](results/{name}/time-per-step.svg)")),
+        "{page}"
+    );
+    // the calculator's constants and the model's answers for the browser check
+    let js = std::fs::read_to_string(dir.join("calibration.js")).unwrap();
+    assert!(
+        js.contains("\"pipe_bytes_per_second\":1500000000.0"),
+        "{js}"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("calculator-check.json")).unwrap())
+            .unwrap();
+    let first = &cases[0];
+    let loop_seconds = first["inputs"]["len"].as_f64().unwrap()
+        * first["inputs"]["element_seconds"].as_f64().unwrap();
+    assert_eq!(first["expect"]["loop"].as_f64().unwrap(), loop_seconds);
+    let pays = std::fs::read_to_string(dir.join("pays.md")).unwrap();
+    assert!(pays.contains("| 8 (prediction) |") && pays.contains("3× to 6× on 8 cores"));
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.starts_with("| step | Took (median) |"));
     let row = summary
@@ -324,7 +360,12 @@ fn plots_have_titles_units_and_the_machine() {
     let expect: [(&str, &[&str]); 6] = [
         (
             "time-per-step.svg",
-            &["Took per step", "Took (seconds)", "01-sequential"],
+            &[
+                "Took per step",
+                "Took (seconds, log scale)",
+                "01-sequential",
+                "matrix products",
+            ],
         ),
         (
             "model-vs-measured.svg",

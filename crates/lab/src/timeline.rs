@@ -178,6 +178,17 @@ pub fn lanes(trace: &Trace) -> Vec<Lane> {
             l.label.clone(),
         )
     });
+    // A step that starts several pools (07) has several `worker 0`s: tell them apart by the
+    // thread id the kernel gave them (a main thread's is its process id).
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &lanes {
+        *seen.entry(l.label.clone()).or_default() += 1;
+    }
+    for l in &mut lanes {
+        if seen[&l.label] > 1 {
+            l.label = format!("{} (tid {})", l.label, l.tid);
+        }
+    }
     lanes
 }
 

@@ -18,7 +18,8 @@
 //!
 //! # What a run does
 //!
-//! 1. `cargo build --release --examples` (skip with `--no-build`), then runs each example
+//! 1. `cargo build --release --examples` (with `--features mpi` when `mpirun` is there, see
+//!    [`mpi`]; skip with `--no-build`), then runs each example
 //!    binary in the target directory as a child process with `--json`: what readers run is
 //!    what is measured. Workloads are data ([`steps`]); a step that is not built is reported
 //!    as missing.
@@ -43,6 +44,7 @@ pub mod child;
 pub mod layout;
 pub mod machine;
 pub mod model;
+pub mod mpi;
 pub mod output;
 pub mod plot;
 pub mod render;

@@ -80,15 +80,19 @@ fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut results: lab::results::Results = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
+    results.check_file_names()?;
+    results.check_calibration()?;
     // The model may have changed since the measurements: compare them with it afresh.
     let calibration = results.calibration.clone();
     for m in &mut results.measurements {
         m.finish(&calibration);
     }
+    // `results.json` alone has the parent "": the current directory.
     let out = match out {
         Some(o) => o,
         None => path
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(".")),
     };

@@ -172,7 +172,10 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
                 t.median,
                 t.min,
                 t.max,
-                m.prediction.as_ref().map(|p| p.seconds),
+                m.prediction
+                    .as_ref()
+                    .map(|p| p.seconds)
+                    .filter(|s| s.is_finite()),
             ))
         })
         .collect();
@@ -184,6 +187,13 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
         .map(|r| r.3.max(r.4.unwrap_or(0.0)))
         .fold(0.0, f64::max)
         * 1.1;
+    // plotters never ends laying out an axis whose range is infinite or NaN
+    if !right.is_finite() {
+        return Err(format!(
+            "{}: a Took of {right} seconds cannot be plotted",
+            path.display()
+        ));
+    }
     let n = rows.len();
     // first step at the top
     let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();

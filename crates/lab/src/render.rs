@@ -14,6 +14,11 @@ pub fn markdown_files(results: &Results) -> Vec<(String, String)> {
         ("calibration.md".to_string(), calibration(results)),
         ("summary.md".to_string(), summary(results)),
         ("tutorial-vs-ours.md".to_string(), tutorial_vs_ours(results)),
+        // step 09: measured beside 03 and 06, and the cluster predictions
+        (
+            "mpi.md".to_string(),
+            crate::mpi::render(results) + &footer(results),
+        ),
     ];
     for m in results.main() {
         files.push((format!("steps/{}.md", m.stem), step(results, m)));

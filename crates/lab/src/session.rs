@@ -74,12 +74,36 @@ pub fn examples_dir() -> Result<PathBuf, String> {
     Ok(dir.join("examples"))
 }
 
-fn build_examples() -> Result<(), String> {
+/// Build the examples, with the features of the steps that can run here (`mpi` when
+/// `mpirun` is there); if that build fails, build without them. Returns the features built:
+/// a step whose feature is not among them is reported missing (its binary may be stale).
+fn build_examples() -> Result<Vec<&'static str>, String> {
+    let features = crate::mpi::features_to_build();
+    if !features.is_empty() {
+        match cargo_build(&features) {
+            Ok(()) => return Ok(features),
+            Err(e) if child::interrupted() => return Err(e),
+            Err(_) => eprintln!(
+                "lab: warning: building with --features {} failed; building without",
+                features.join(",")
+            ),
+        }
+    }
+    cargo_build(&[]).map(|()| Vec::new())
+}
+
+fn cargo_build(features: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace_root().join("Cargo.toml");
-    eprintln!("lab: building the examples (cargo build --release --examples)");
+    let mut args = vec!["build", "--release", "--examples"];
+    let joined = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &joined]);
+    }
+    eprintln!("lab: building the examples (cargo {})", args.join(" "));
     let status = Command::new(&cargo)
-        .args(["build", "--release", "--examples", "--manifest-path"])
+        .args(&args)
+        .arg("--manifest-path")
         .arg(&manifest)
         .status()
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
@@ -152,11 +176,14 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
             .flat_map(|s| s.split(','))
             .filter(|s| !s.trim().is_empty())
         {
-            let step = steps::find(name)
-                .ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
+            let step =
+                steps::find(name).ok_or_else(|| format!("unknown step '{name}' (try 01..14)"))?;
             if !v.iter().any(|s: &&Step| s.stem == step.stem) {
                 v.push(step);
             }
+        }
+        if v.is_empty() {
+            return Err(format!("--steps {:?} names no step", opts.steps.join(",")));
         }
         v.sort_by_key(|s| s.stem);
         v
@@ -272,18 +299,28 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     if repeats == 0 {
         return Err("--repeats must be at least 1".into());
     }
+    let report = MachineReport::current(opts.machine.as_deref());
+    let out_dir = opts.out.clone().unwrap_or_else(|| {
+        workspace_root()
+            .join("book")
+            .join("src")
+            .join("results")
+            .join(&report.slug)
+    });
+    // Before anything is measured: a run whose results cannot be written is not started.
+    output::check_writable(&out_dir)?;
+    // with --no-build, the binaries on disk are taken as built with what can run here
+    let mut built = crate::mpi::features_to_build();
     if !opts.no_build {
-        if let Err(e) = build_examples() {
-            return if child::interrupted() {
-                Ok(INTERRUPTED_EXIT)
-            } else {
-                Err(e)
-            };
+        match build_examples() {
+            Ok(features) => built = features,
+            Err(_) if child::interrupted() => return Ok(INTERRUPTED_EXIT),
+            Err(e) => return Err(e),
         }
     }
     let dir = examples_dir()?;
     for m in &mut measurements {
-        if !dir.join(&m.stem).is_file() {
+        if !dir.join(&m.stem).is_file() || !crate::mpi::can_run(&m.stem, &built) {
             m.status = Status::Missing;
         }
     }
@@ -297,14 +334,6 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             "lab: warning: {stem} is not built (no {stem} in the examples); reported as missing"
         );
     }
-    let report = MachineReport::current(opts.machine.as_deref());
-    let out_dir = opts.out.clone().unwrap_or_else(|| {
-        workspace_root()
-            .join("book")
-            .join("src")
-            .join("results")
-            .join(&report.slug)
-    });
     eprintln!("lab: machine {} ({})", report.slug, report.machine);
 
     let runnable: Vec<usize> = (0..measurements.len())
@@ -326,7 +355,8 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             }
             let m = &mut measurements[i];
             bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
-            let run = child::run(&dir.join(&m.stem), &m.args)?;
+            let (program, args) = crate::mpi::launch(&m.stem, &dir.join(&m.stem), &m.args);
+            let run = child::run(&program, &args)?;
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
@@ -450,7 +480,7 @@ mod tests {
         assert_eq!(main.len(), steps::STEPS.len());
         assert_eq!(main[0].args, ["--size", "2000", "--tasks", "100"]);
         // 5 population steps x 4 work values, 3 steps x 5 sizes
-        assert_eq!(all.len(), 13 + 5 * 4 + 3 * 5);
+        assert_eq!(all.len(), 14 + 5 * 4 + 3 * 5);
         let quick = plan(&Options {
             quick: true,
             steps: vec!["1,3".into()],

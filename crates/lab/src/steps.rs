@@ -29,6 +29,9 @@ pub enum Model {
     Grid,
     /// 08: one row per BLAS thread count.
     Sweep,
+    /// 09: products on MPI ranks plus the network term for the arrays that cross ranks
+    /// (see `crate::mpi`).
+    Mpi,
     /// 10: every element on one thread.
     PopulateSequential,
     /// 11: start workers, the fill with the sub-arrays' copies, the concatenation.
@@ -163,6 +166,12 @@ pub const STEPS: &[Step] = &[
         &["--size", "500", "--repeats", "1"],
     )
     .hint(SLOW_BLAS),
+    // needs MPI: built with `--features mpi` and run under `mpirun -n 2` when mpirun is there
+    Step {
+        feature: Some("mpi"),
+        ..matrix("09-mpi", Model::Mpi, MATMUL_FULL, MATMUL_QUICK)
+    }
+    .hint("MPI's transport and its busy-polling ranks competing with the products for the cores"),
     // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
     population(
         "10-populate-sequential",
@@ -306,7 +315,8 @@ mod tests {
             assert_eq!(find(&s.stem[..2]).unwrap().stem, s.stem);
         }
         assert_eq!(find("7").unwrap().stem, "07-oversubscription");
-        assert!(find("09").is_none());
+        assert_eq!(find("9").unwrap().stem, "09-mpi");
+        assert!(find("15").is_none());
         for stem in SIZE_SWEEP_STEPS {
             assert!(find(stem).is_some());
         }

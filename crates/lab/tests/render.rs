@@ -295,21 +295,19 @@ fn tables_and_plots_are_written_and_overwritten() {
         assert_eq!(a.took.map(|t| t.count), b.took.map(|t| t.count));
     }
 
-    // A second write replaces the set: a stale file disappears, nothing is left beside it.
-    std::fs::write(dir.join("stale.md"), "old").unwrap();
+    // A second write replaces the lab's own files and nothing else; no temporary is left.
+    std::fs::write(dir.join("notes.md"), "mine").unwrap();
     assert!(lab::output::write(&results, &dir, || false).unwrap());
-    assert!(!dir.join("stale.md").exists());
-    let parent = dir.parent().unwrap();
-    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let leftovers = std::fs::read_dir(parent)
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.md")).unwrap(),
+        "mine"
+    );
+    let hidden: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&format!(".{name}."))
-        })
-        .count();
-    assert_eq!(leftovers, 0);
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with('.') && n != lab::output::MANIFEST)
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
     // A cancelled write changes nothing.
     std::fs::write(dir.join("marker"), "keep").unwrap();
     assert!(!lab::output::write(&results, &dir, || true).unwrap());
@@ -387,5 +385,152 @@ fn plots_without_data_say_so() {
             && svg.contains("machine test-2c")
             && svg.contains("BLAS threads per worker")
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 15, defect 1: the lab deletes nothing it did not write.
+#[test]
+fn writing_results_keeps_every_file_the_lab_did_not_write() {
+    let results = fixture();
+    let dir = temp_dir("keep");
+    std::fs::create_dir_all(dir.join("steps")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    std::fs::write(dir.join("steps/mine.md"), "y").unwrap();
+    // A file an earlier write listed in its manifest, which this write no longer produces.
+    std::fs::write(dir.join("steps/00-gone.md"), "old").unwrap();
+    std::fs::write(
+        dir.join(lab::output::MANIFEST),
+        "steps/00-gone.md\n../outside\n",
+    )
+    .unwrap();
+    let outside = dir.parent().unwrap().join("outside");
+    std::fs::write(&outside, "z").unwrap();
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "x");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("steps/mine.md")).unwrap(),
+        "y"
+    );
+    assert!(
+        !dir.join("steps/00-gone.md").exists(),
+        "the lab's own stale file stays"
+    );
+    assert!(
+        outside.exists(),
+        "a manifest line outside the directory was followed"
+    );
+    let manifest = std::fs::read_to_string(dir.join(lab::output::MANIFEST)).unwrap();
+    assert!(manifest.lines().any(|l| l == "summary.md") && !manifest.contains("notes.txt"));
+    std::fs::remove_file(outside).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stem_that_is_not_a_plain_file_name_is_refused() {
+    let dir = temp_dir("stem");
+    for stem in ["../../x", "a/b", ".hidden", ""] {
+        let mut results = fixture();
+        results.measurements[0].stem = stem.into();
+        let e = lab::output::write(&results, &dir, || false).unwrap_err();
+        assert!(
+            e.contains("not a plain file name") && !e.contains('\n'),
+            "{e}"
+        );
+    }
+    assert!(!dir.join("summary.md").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn lab_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+}
+
+fn one_line_error(out: &std::process::Output, code: i32, says: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(says),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_works_on_a_results_file_in_the_current_directory() {
+    let dir = temp_dir("cwd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    lab::output::write(&fixture(), &dir, || false).unwrap();
+    for arg in ["./results.json", "results.json"] {
+        let out = lab_bin()
+            .args(["render", arg])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{arg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dir.join("summary.md").is_file() && dir.join("notes.txt").is_file());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
+    let dir = temp_dir("calibration");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut results = fixture();
+    results.calibration.pipe_bytes_per_second = 0.0;
+    let json = serde_json::to_string(&results).unwrap();
+    std::fs::write(dir.join("results.json"), json).unwrap();
+    let child = lab_bin()
+        .args(["render", "results.json"])
+        .current_dir(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+        // SAFETY: our own child, still running.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        panic!("lab render still running after 20 s");
+    };
+    one_line_error(&out.unwrap(), 1, "pipe_bytes_per_second is 0");
+    let mut results = fixture();
+    results.calibration.gemm[0].gflops = f64::NAN;
+    assert!(results.check_calibration().unwrap_err().contains("NaN"));
+    results.calibration.gemm[0].gflops = f64::INFINITY;
+    assert!(results.check_calibration().unwrap_err().contains("inf"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_refuses_an_unwritable_out_and_an_empty_step_list_before_measuring() {
+    let dir = temp_dir("unwritable");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A directory under a regular file can never be made (not even by root).
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    let start = std::time::Instant::now();
+    let out = lab_bin()
+        .args(["run", "--quick", "--no-build", "--steps", "01", "--out"])
+        .arg(file.join("results"))
+        .output()
+        .unwrap();
+    one_line_error(&out, 1, "cannot write");
+    assert!(start.elapsed().as_secs() < 20, "it measured first");
+    let out = lab_bin()
+        .args(["run", "--quick", "--no-build", "--steps", ",", "--out"])
+        .arg(dir.join("never"))
+        .output()
+        .unwrap();
+    one_line_error(&out, 2, "names no step");
+    assert!(!dir.join("never").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

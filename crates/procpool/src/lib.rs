@@ -106,6 +106,9 @@ pub const WORKER_ENV: &str = "PROCPOOL_WORKER";
 pub const WORKER_INDEX_ENV: &str = "PROCPOOL_WORKER_INDEX";
 /// Set in a worker's environment to the pool's frame limit, which the worker applies too.
 pub const MAX_FRAME_ENV: &str = "PROCPOOL_MAX_FRAME_BYTES";
+/// The most workers a pool starts: more processes than this is a typo, not a plan, and would
+/// otherwise fork until the machine runs out of process ids or memory.
+pub const MAX_WORKERS: usize = 1024;
 /// The default limit on a frame's payload: 8 GiB.
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 8 << 30;
 

@@ -17,7 +17,7 @@ use crate::error::{Failure, PoolError, Stage, Status};
 use crate::wire::{self, Frame, FrameError, Kind};
 use crate::{
     default_workers, is_worker, Item, TransferStats, DEFAULT_MAX_FRAME_BYTES, IO_BUFFER_BYTES,
-    MAX_FRAME_ENV, WORKER_ENV, WORKER_INDEX_ENV,
+    MAX_FRAME_ENV, MAX_WORKERS, WORKER_ENV, WORKER_INDEX_ENV,
 };
 
 /// How long a worker whose stream closed may take to be reaped before it is killed.
@@ -37,7 +37,8 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// The number of worker processes (default [`default_workers`]).
+    /// The number of worker processes (default [`default_workers`]; at most
+    /// [`MAX_WORKERS`](crate::MAX_WORKERS)).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
@@ -88,6 +89,12 @@ impl PoolBuilder {
             return Err(PoolError::InvalidArgument(
                 "a pool needs at least 1 worker".into(),
             ));
+        }
+        if self.workers > MAX_WORKERS {
+            return Err(PoolError::InvalidArgument(format!(
+                "a pool of {} workers is more than the {MAX_WORKERS} it allows",
+                self.workers
+            )));
         }
         if self.max_frame_bytes < wire::CONTROL_FRAME_BYTES {
             return Err(PoolError::InvalidArgument(format!(
@@ -227,9 +234,11 @@ fn die_with_parent(command: &mut Command) {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // The parent may have died before prctl: then nobody would send the signal.
+            // The parent may have died before prctl: then nobody would send the signal, and
+            // nobody reads an error report either (std would abort, printing a runtime error,
+            // when its report pipe is closed): leave quietly.
             if libc::getppid() != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                libc::_exit(127);
             }
             Ok(())
         });

@@ -23,7 +23,8 @@
 //! [`read_frame`] trusts nothing: a declared length above the limit is refused before anything
 //! is allocated, every count is checked against the bytes that remain, the shapes must multiply
 //! (with overflow checks) to exactly the data bytes present, and an end of stream inside a frame
-//! is a [`FrameError::Truncated`].
+//! is a [`FrameError::Truncated`]. Nothing is allocated on a peer's word alone: an array's buffer
+//! grows at most 64 MiB ahead of the bytes that actually arrived.
 
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
@@ -38,6 +39,11 @@ pub const LENGTH_BYTES: u64 = 8;
 pub const WORD_BYTES: u64 = 8;
 /// Bytes of a ready or stop frame: length prefix plus three words.
 pub const CONTROL_FRAME_BYTES: u64 = LENGTH_BYTES + 3 * WORD_BYTES;
+
+/// How far ahead of the bytes received a frame's data buffer may grow: 64 MiB.
+const GROWTH_BYTES: usize = 64 << 20;
+/// The largest capacity reserved up front from a count a peer declared.
+const CAPACITY_CAP: usize = 1024;
 
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,6 +326,24 @@ impl<R: Read> FrameReader<'_, R> {
         Ok(())
     }
 
+    /// Reads `len` values into `buf`, growing it only as bytes arrive (at most
+    /// [`GROWTH_BYTES`] ahead of them): a frame that declares gigabytes and then stops costs
+    /// what it sent, not what it declared.
+    fn fill_growing<T: bytemuck::Pod>(
+        &mut self,
+        buf: &mut Vec<T>,
+        len: usize,
+    ) -> Result<(), FrameError> {
+        let step = (GROWTH_BYTES / size_of::<T>()).max(1);
+        while buf.len() < len {
+            let start = buf.len();
+            let end = start + step.min(len - start);
+            buf.resize(end, T::zeroed());
+            self.fill(bytemuck::cast_slice_mut(&mut buf[start..end]))?;
+        }
+        Ok(())
+    }
+
     fn word(&mut self, what: &str) -> Result<u64, FrameError> {
         if self.remaining < WORD_BYTES {
             return malformed(format!("the payload ends before its {what}"));
@@ -374,8 +398,8 @@ impl<R: Read> FrameReader<'_, R> {
                 if count != 1 {
                     return malformed(format!("a {kind} frame holds 1 item, not {count}"));
                 }
-                let mut message = vec![0u8; self.remaining as usize];
-                self.fill(&mut message)?;
+                let mut message = Vec::new();
+                self.fill_growing(&mut message, self.remaining as usize)?;
                 self.remaining = 0;
                 if kind == Kind::Trace {
                     return Ok(Frame::Trace(message));
@@ -401,14 +425,15 @@ impl<R: Read> FrameReader<'_, R> {
     fn items(&mut self, count: u64) -> Result<Vec<Item>, FrameError> {
         let count = self.check_count(count, "items")?;
         // Shapes first: item -> arrays -> dims, with the element count of each array.
-        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count);
+        // Capacities from a peer's counts are capped: they grow as the words actually arrive.
+        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count.min(CAPACITY_CAP));
         let mut elements: u64 = 0;
         for _ in 0..count {
             let arrays = self.count("arrays")?;
-            let mut item = Vec::with_capacity(arrays);
+            let mut item = Vec::with_capacity(arrays.min(CAPACITY_CAP));
             for _ in 0..arrays {
                 let ndim = self.count("dimensions")?;
-                let mut dims = Vec::with_capacity(ndim);
+                let mut dims = Vec::with_capacity(ndim.min(CAPACITY_CAP));
                 let mut len: usize = 1;
                 for _ in 0..ndim {
                     let d = self.word("dimension")?;
@@ -439,8 +464,8 @@ impl<R: Read> FrameReader<'_, R> {
         for item in shapes {
             let mut arrays = Vec::with_capacity(item.len());
             for (dims, len) in item {
-                let mut data = vec![0f64; len];
-                self.fill(bytemuck::cast_slice_mut(&mut data))?;
+                let mut data = Vec::new();
+                self.fill_growing(&mut data, len)?;
                 self.remaining -= len as u64 * 8;
                 let array = ArrayD::from_shape_vec(IxDyn(&dims), data)
                     .or_else(|e| malformed(format!("bad shape {dims:?}: {e}")))?;

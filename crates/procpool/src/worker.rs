@@ -17,7 +17,9 @@ use crate::{worker_index, Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_E
 /// A handler `Err(message)` goes back to the pool as an error frame naming the task; a panic in
 /// the handler does too (after the usual panic message on stderr), and then the worker exits
 /// with status 101. A protocol error (a frame that does not follow [`wire`]) prints one line on
-/// stderr and exits with status 2; a pool that went away exits with status 1.
+/// stderr and exits with status 2; a pool that went away exits with status 1. Started by hand
+/// with `WORKER_ENV` set and a terminal on stdin or stdout (no pool gives a worker that), it
+/// prints one line and exits with status 2 without writing a frame.
 ///
 /// While serving, the process's own stdout is redirected to stderr and its stdin to
 /// `/dev/null`: the frames travel on private copies of the original descriptors, so a stray
@@ -37,6 +39,16 @@ where
     F: FnMut(usize, Item) -> Result<Item, String>,
 {
     let pid = std::process::id();
+    // A pool always gives its workers pipes. A terminal means someone ran the program by hand
+    // with the marker in its environment: refuse rather than write binary frames to the screen.
+    // SAFETY: isatty only inspects the descriptors.
+    if unsafe { libc::isatty(0) == 1 || libc::isatty(1) == 1 } {
+        eprintln!(
+            "procpool worker {role} (pid {pid}): {WORKER_ENV} is set but stdin or stdout is a \
+             terminal, so no pool started this process; unset {WORKER_ENV} to run it yourself"
+        );
+        return 2;
+    }
     let (input, output) = match take_frame_streams() {
         Ok(streams) => streams,
         Err(e) => {

@@ -19,6 +19,15 @@
 //! Code that belongs to one step lives in that step's example; [`tuning`] holds what steps
 //! 05, 07 and 08 share about BLAS threads (GFLOP/s, tables, checks, step 05's reading).
 
+/// `println!` that never panics: a closed pipe or a full disk ends the program in one line
+/// (see [`report::print_line`]). Defined before the modules so that all of them can use it.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::report::print_line(format_args!($($arg)*))
+    };
+}
+
 mod harness;
 mod tasks;
 pub mod tuning;

@@ -32,7 +32,7 @@ where
     match try_parse_from::<T, I, S>(name, about, args) {
         Ok(parsed) => parsed,
         Err(Exit::Help(text)) => {
-            print!("{text}");
+            say!("{}", text.trim_end());
             std::process::exit(0)
         }
         Err(Exit::Usage(line)) => usage_error(line),
@@ -122,7 +122,7 @@ pub struct MatmulArgs {
     #[arg(long, value_name = "COUNT", default_value_t = 100, value_parser = positive)]
     pub tasks: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
-    #[arg(long, value_name = "COUNT", value_parser = positive)]
+    #[arg(long, value_name = "COUNT", value_parser = worker_count)]
     pub workers: Option<usize>,
     /// Tasks sent to a worker at a time; the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = positive)]
@@ -330,7 +330,7 @@ pub struct PopulateArgs {
 }
 
 /// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
-pub const MAX_WORKERS: usize = 1024;
+pub const MAX_WORKERS: usize = procpool::MAX_WORKERS;
 
 /// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
 pub fn worker_count(value: &str) -> Result<usize, String> {

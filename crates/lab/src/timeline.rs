@@ -310,7 +310,7 @@ pub fn shares_markdown(t: &Timeline) -> String {
     let wall = (to - from) as f64;
     let mut md = format!(
         "Share of the traced run's {:.3} s each lane spent in each state \
-         (`{} {}`, traced with `--trace`; workers' CPU counters below).\n\n\
+         (`{} {}`, traced with `--trace`; each process's counters below the table).\n\n\
          | lane | compute | copy | wait | setup | idle |\n|---|---:|---:|---:|---:|---:|\n",
         wall / 1e9,
         t.stem,

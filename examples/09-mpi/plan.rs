@@ -33,7 +33,7 @@ pub(crate) fn decide(step: &'static str, about: &'static str, ranks: usize) -> V
         Ok(go) => go,
         Err((code, text)) => {
             if code == 0 {
-                println!("{text}");
+                workload::say!("{text}");
             } else {
                 eprintln!("{text}");
             }

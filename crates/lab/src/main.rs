@@ -15,6 +15,9 @@ struct Cli {
 enum Cmd {
     /// Run the examples, calibrate, and write the results directory.
     Run(lab::session::Options),
+    /// Check that every NumPy twin computes what its Rust step computes: both run once at a
+    /// tiny workload, with the example binaries next to the lab (build them first).
+    Twins,
     /// Re-render the tables and plots from a results.json.
     Render {
         /// The results.json a run wrote.
@@ -65,6 +68,7 @@ fn main() {
             lab::session::run(&opts)
         }
         Cmd::Render { results, out } => render(&results, out),
+        Cmd::Twins => lab::session::examples_dir().and_then(|dir| lab::twins::check(&dir)),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -86,6 +90,9 @@ fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
     let calibration = results.calibration.clone();
     for m in &mut results.measurements {
         m.finish(&calibration);
+    }
+    for t in &mut results.twins {
+        t.summarise();
     }
     // `results.json` alone has the parent "": the current directory.
     let out = match out {

@@ -85,6 +85,23 @@ pub struct Calibration {
     pub message_seconds: f64,
     /// Per-element costs of the population function, per `--work`.
     pub element: Vec<ElementCost>,
+    /// Seconds to start and join one thread per core (the threads step's fixed cost).
+    #[serde(default)]
+    pub thread_start_seconds: f64,
+    /// Median, min and max of every constant above over the calibration's repeats.
+    #[serde(default)]
+    pub spread: Vec<Spread>,
+}
+
+/// The spread of one calibrated constant over its repeats.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// What was measured, in words.
+    pub name: String,
+    /// Its unit: `GFLOP/s`, `s` or `B/s`.
+    pub unit: String,
+    /// Median, min and max.
+    pub summary: crate::stats::Summary,
 }
 
 impl Calibration {
@@ -348,7 +365,10 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
             parts.push(part(
                 "compute",
                 compute_seconds(tasks, n, g),
-                format!("{tasks}·2·{n}³ flop at {g:.1} GFLOP/s ({t} BLAS threads)"),
+                format!(
+                    "{tasks}·2·{n}³ flop at {} ({t} BLAS threads)",
+                    crate::pays::with_share(cal, g)
+                ),
             ));
         }
         Model::Threads => {
@@ -377,8 +397,9 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
                     names.get(i).copied().unwrap_or(&fallback),
                     s,
                     format!(
-                        "{workers} threads × {t} BLAS: {} at {g:.1} GFLOP/s",
-                        regime(cal, workers, t, Workers::Threads)
+                        "{workers} threads × {t} BLAS: {} at {}",
+                        regime(cal, workers, t, Workers::Threads),
+                        crate::pays::with_share(cal, g)
                     ),
                 ));
             }
@@ -397,8 +418,9 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
             let g = compute_rate(cal, n, workers, t, Workers::Processes)?;
             let products = compute_seconds(tasks, n, g);
             let how = format!(
-                "{workers} workers × {t} BLAS threads: {} at {g:.1} GFLOP/s",
-                regime(cal, workers, t, Workers::Processes)
+                "{workers} workers × {t} BLAS threads: {} at {}",
+                regime(cal, workers, t, Workers::Processes),
+                crate::pays::with_share(cal, g)
             );
             if model == Model::SharedMemoryPool {
                 parts.push(part("compute", products, how));
@@ -576,6 +598,14 @@ fn predict_population(cal: &Calibration, record: &Record, model: Model) -> Optio
                 ),
             ));
         }
+        Model::PopulateThreads => parts.push(part(
+            "fill",
+            elements + cal.thread_start_seconds,
+            format!(
+                "{how} + {:.1} µs to start the threads",
+                cal.thread_start_seconds * 1e6
+            ),
+        )),
         _ => parts.push(part("fill", elements, how)),
     }
     let mut p = Prediction::new(parts, Vec::new());
@@ -681,6 +711,9 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
 }
 
 #[cfg(test)]
+pub(crate) use tests::{cal as test_calibration, record as test_record};
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
@@ -738,6 +771,8 @@ pub(crate) mod tests {
                     seconds: 102e-9,
                 },
             ],
+            thread_start_seconds: 50e-6,
+            spread: Vec::new(),
         }
     }
 

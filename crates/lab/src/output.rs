@@ -10,11 +10,13 @@
 use crate::plot;
 use crate::render;
 use crate::results::Results;
+use crate::twins;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Every file a results directory holds besides `steps/<stem>.md`.
+/// Every file a results directory holds besides `steps/<stem>.md`, the plots and
+/// [`PAYS_FILES`].
 pub const FILES: [&str; 6] = [
     "results.json",
     "command.md",
@@ -22,6 +24,14 @@ pub const FILES: [&str; 6] = [
     "calibration.md",
     "summary.md",
     "tutorial-vs-ours.md",
+];
+
+/// The files of "When parallelism pays" and "Your machine" in a results directory.
+pub const PAYS_FILES: [&str; 4] = [
+    "pays.md",
+    "calibration.js",
+    "calculator-check.json",
+    "page.md",
 ];
 
 /// The file listing, one relative path a line, what the lab wrote into a results directory.
@@ -43,8 +53,15 @@ pub fn render_into(results: &Results, dir: &Path) -> Result<(), String> {
         let path = dir.join(name);
         fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
+    crate::pays::write_into(results, dir)?;
     plot::write_all(results, dir)?;
-    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)
+    crate::timeline::write_all(&results.timelines, dir, &results.machine.slug)?;
+    if !results.twins.is_empty() {
+        let path = dir.join(twins::TABLE);
+        fs::write(&path, twins::markdown(results)).map_err(|e| io(&path, e))?;
+        plot::rust_vs_numpy(results, &dir.join(twins::PLOT))?;
+    }
+    Ok(())
 }
 
 /// `out` itself, or `.` for an empty path (the parent of a bare `results.json`).
@@ -66,32 +83,32 @@ pub fn check_writable(out: &Path) -> Result<(), String> {
     fs::remove_file(&probe).map_err(|e| io(&probe, e))
 }
 
-/// Relative paths of every file under `dir` (one level of folders, as a render makes).
+/// Relative paths (`/`-separated) of every file under `dir`, at any depth.
 fn files_under(dir: &Path) -> Result<BTreeSet<String>, String> {
     let mut files = BTreeSet::new();
-    let read = |d: &Path| fs::read_dir(d).map_err(|e| format!("cannot list {}: {e}", d.display()));
-    for entry in read(dir)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_dir() {
-            for inner in read(&entry.path())?.flatten() {
-                files.insert(format!("{name}/{}", inner.file_name().to_string_lossy()));
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((folder, prefix)) = pending.pop() {
+        let entries =
+            fs::read_dir(&folder).map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
+        for entry in entries.flatten() {
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.path().is_dir() {
+                pending.push((entry.path(), format!("{name}/")));
+            } else {
+                files.insert(name);
             }
-        } else {
-            files.insert(name);
         }
     }
     Ok(files)
 }
 
-/// A manifest line the lab could have written: a relative path without `..`, at most one
-/// folder deep. Anything else in a (tampered) manifest is ignored, never deleted.
+/// A manifest line the lab could have written: a relative path without `.` or `..` parts.
+/// Anything else in a (tampered) manifest is ignored, never deleted.
 fn owned_path(line: &str) -> bool {
-    let parts: Vec<&str> = line.split('/').collect();
     !line.is_empty()
-        && parts.len() <= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\0'))
+        && line
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\0'))
 }
 
 /// Write `results` into `out`, replacing only the files a lab write puts there. `cancelled()`
@@ -102,7 +119,17 @@ pub fn write(results: &Results, out: &Path, cancelled: impl Fn() -> bool) -> Res
     let tmp = out.join(format!(".lab-new-{}", std::process::id()));
     // create_dir, not create_dir_all: a folder of that name that we did not make is not ours.
     fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-    let done = render_into(results, &tmp).and_then(|()| files_under(&tmp));
+    // the "Your machine" section links its plots from the book's root: results/<name>/
+    let name = fs::canonicalize(&out)
+        .ok()
+        .and_then(|o| o.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let done = render_into(results, &tmp)
+        .and_then(|()| {
+            let path = tmp.join("page.md");
+            fs::write(&path, crate::pays::page(results, &name)).map_err(|e| io(&path, e))
+        })
+        .and_then(|()| files_under(&tmp));
     let new_files = match done {
         Ok(files) if !cancelled() => files,
         other => {

@@ -111,6 +111,24 @@ impl Measurement {
 
     /// Summarise the runs and compare the median with the model.
     pub fn finish(&mut self, cal: &Calibration) {
+        self.summarise();
+        let Some(record) = self.median_record().cloned() else {
+            return;
+        };
+        self.prediction = model::predict(cal, &record, &self.args);
+        if let (Some(p), Some(t)) = (&self.prediction, self.took) {
+            if p.seconds > 0.0 {
+                let ratio = model::ratio(t.median, p.seconds);
+                self.ratio = Some(ratio);
+                if model::flagged(ratio) {
+                    self.flag = Some(model::missing_cost(&record, p, t.median));
+                }
+            }
+        }
+    }
+
+    /// Summarise the runs (`Took`, wall and CPU seconds) and set the status from them.
+    pub fn summarise(&mut self) {
         let ok: Vec<&Run> = self.runs.iter().filter(|r| r.ok()).collect();
         if let Some(bad) = self.runs.iter().find(|r| !r.ok()) {
             let why = bad
@@ -127,19 +145,6 @@ impl Measurement {
         self.took = Summary::of(&took);
         self.wall = Summary::of(&ok.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
         self.cpu = Summary::of(&ok.iter().map(|r| r.cpu_seconds).collect::<Vec<_>>());
-        let Some(record) = self.median_record().cloned() else {
-            return;
-        };
-        self.prediction = model::predict(cal, &record, &self.args);
-        if let (Some(p), Some(t)) = (&self.prediction, self.took) {
-            if p.seconds > 0.0 {
-                let ratio = model::ratio(t.median, p.seconds);
-                self.ratio = Some(ratio);
-                if model::flagged(ratio) {
-                    self.flag = Some(model::missing_cost(&record, p, t.median));
-                }
-            }
-        }
     }
 }
 
@@ -154,9 +159,15 @@ pub struct Results {
     pub calibration: Calibration,
     /// Every measurement: main workloads first (in step order), then the sweeps.
     pub measurements: Vec<Measurement>,
+    /// The memory touched before each run (see [`crate::warmup`]).
+    #[serde(default)]
+    pub warmups: Vec<crate::warmup::WarmUp>,
     /// One traced run of each parallel step (see [`crate::timeline`]).
     #[serde(default)]
     pub timelines: Vec<crate::timeline::Timeline>,
+    /// The NumPy twins' runs at the main workloads (`lab run --numpy`; see `twins`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub twins: Vec<Measurement>,
 }
 
 /// Whether `stem` can be a file name in a results directory as it stands: letters, digits,

@@ -8,6 +8,7 @@ use crate::output;
 use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
 use crate::steps::{self, Family, Step};
 use crate::timeline;
+use crate::twins;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,13 +41,17 @@ pub struct Options {
     /// Skip the --work and --size sweeps.
     #[arg(long)]
     pub no_sweeps: bool,
+    /// Also run each step's NumPy twin (numpy/<stem>.py), interleaved at the same workload,
+    /// in a virtual environment under the target directory.
+    #[arg(long)]
+    pub numpy: bool,
     /// Use the example binaries already built.
     #[arg(long)]
     pub no_build: bool,
-    /// Name of this machine in the results path (default: CPU model and cores).
+    /// Name of this machine's results directory (default: `local`, the book's "Your machine").
     #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
-    /// Write here instead of `book/src/results/<machine>/`.
+    /// Write here instead of book/src/results/local/ (or results/<NAME>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The arguments after `lab`, as given (recorded in `command.md`; not an option).
@@ -287,6 +292,9 @@ fn run_line(run: &Run) -> String {
     }
 }
 
+/// The results directory of a run without `--machine`: the book's "Your machine" page shows it.
+pub const LOCAL_RESULTS: &str = "local";
+
 /// Exit code for an interrupted run (128 + SIGINT).
 pub const INTERRUPTED_EXIT: i32 = 130;
 
@@ -300,12 +308,14 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         return Err("--repeats must be at least 1".into());
     }
     let report = MachineReport::current(opts.machine.as_deref());
+    // a named machine is a reference set; an unnamed one is the reader's own ("Your machine")
     let out_dir = opts.out.clone().unwrap_or_else(|| {
+        let dir = opts.machine.as_deref().unwrap_or(LOCAL_RESULTS);
         workspace_root()
             .join("book")
             .join("src")
             .join("results")
-            .join(&report.slug)
+            .join(dir)
     });
     // Before anything is measured: a run whose results cannot be written is not started.
     output::check_writable(&out_dir)?;
@@ -339,20 +349,27 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let runnable: Vec<usize> = (0..measurements.len())
         .filter(|&i| measurements[i].status != Status::Missing)
         .collect();
-    let bar = ProgressBar::new((runnable.len() * repeats) as u64);
+    let twin_env = twins::setup(opts.numpy, &dir);
+    let mut twin_ms = twins::plan(twin_env.as_ref(), &measurements, &runnable);
+    let bar = ProgressBar::new(((runnable.len() + twin_ms.len()) * repeats) as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    // Round-robin: every measurement once, then every measurement again.
+    // Round-robin: every measurement once, then every measurement again; each round starts
+    // further along the list, and every run follows a touch of the memory it will use.
+    let mut warmups = Vec::new();
     for r in 0..repeats {
-        for &i in &runnable {
+        for k in crate::warmup::order(runnable.len(), r, repeats) {
+            let i = runnable[k];
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
                 return Ok(INTERRUPTED_EXIT);
             }
+            let bytes = crate::warmup::working_set(&measurements[i]);
+            warmups.push(crate::warmup::touch(r, &measurements[i].stem, bytes));
             let m = &mut measurements[i];
             bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
             let (program, args) = crate::mpi::launch(&m.stem, &dir.join(&m.stem), &m.args);
@@ -368,6 +385,24 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             );
             m.runs.push(run);
             bar.inc(1);
+            // its NumPy twin right after it, at the same workload
+            for (_, t) in twin_ms.iter_mut().filter(|(j, _)| *j == i) {
+                let Some(env) = twin_env.as_ref() else { break };
+                bar.set_message(format!("{} (NumPy twin)", describe(t)));
+                let run = env.run(&t.stem, &t.args)?;
+                if child::interrupted() {
+                    bar.abandon();
+                    eprintln!("lab: interrupted; nothing written");
+                    return Ok(INTERRUPTED_EXIT);
+                }
+                let line = run_line(&run);
+                say(
+                    &bar,
+                    format!("[{}/{repeats}] {} (NumPy twin): {line}", r + 1, describe(t)),
+                );
+                t.runs.push(run);
+                bar.inc(1);
+            }
         }
     }
 
@@ -435,6 +470,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             m.finish(&calibration);
         }
     }
+    for (i, t) in &mut twin_ms {
+        t.summarise();
+        twins::compare(&measurements[*i], t);
+    }
     bar.finish_and_clear();
 
     let results = Results {
@@ -450,7 +489,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         machine: report,
         calibration,
         measurements,
+        warmups,
         timelines,
+        twins: twin_ms.into_iter().map(|(_, t)| t).collect(),
     };
     if !output::write(&results, &out_dir, child::interrupted)? {
         eprintln!("lab: interrupted; nothing written");
@@ -465,6 +506,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let failed = results
         .measurements
         .iter()
+        .chain(&results.twins)
         .any(|m| matches!(m.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
 }

@@ -70,6 +70,8 @@ fn calibration() -> Calibration {
                 seconds: 300e-9,
             },
         ],
+        thread_start_seconds: 50e-6,
+        spread: Vec::new(),
     }
 }
 
@@ -210,6 +212,8 @@ fn fixture() -> Results {
         },
         calibration: cal,
         measurements: ms,
+        twins: Vec::new(),
+        warmups: Vec::new(),
     }
 }
 
@@ -247,9 +251,42 @@ fn tables_and_plots_are_written_and_overwritten() {
     let results = fixture();
     let dir = temp_dir("render");
     assert!(lab::output::write(&results, &dir, || false).unwrap());
-    for f in lab::output::FILES.iter().chain(lab::plot::PLOTS.iter()) {
+    for f in lab::output::FILES
+        .iter()
+        .chain(lab::plot::PLOTS.iter())
+        .chain(lab::output::PAYS_FILES.iter())
+    {
         assert!(dir.join(f).is_file(), "{f} was not written");
     }
+    // every GFLOP/s figure beside its share of the peak (58 GFLOP/s: two one-thread calls)
+    let cal = std::fs::read_to_string(dir.join("calibration.md")).unwrap();
+    assert!(cal.contains("| 30.0 (52%) | 55.0 (95%) |"), "{cal}");
+    assert!(cal.contains("**58.0 GFLOP/s** (2 concurrent one-thread 500x500 calls)"));
+    let sweep = std::fs::read_to_string(dir.join("steps/08-blas-thread-sweep.md")).unwrap();
+    assert!(sweep.contains("of peak"), "{sweep}");
+    // the "Your machine" section includes its tables and links its plots from the book root
+    let page = std::fs::read_to_string(dir.join("page.md")).unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(page.contains("{{#include summary.md}}") && page.contains("{{#include pays.md}}"));
+    assert!(
+        page.contains(&format!("](results/{name}/time-per-step.svg)")),
+        "{page}"
+    );
+    // the calculator's constants and the model's answers for the browser check
+    let js = std::fs::read_to_string(dir.join("calibration.js")).unwrap();
+    assert!(
+        js.contains("\"pipe_bytes_per_second\":1500000000.0"),
+        "{js}"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("calculator-check.json")).unwrap())
+            .unwrap();
+    let first = &cases[0];
+    let loop_seconds = first["inputs"]["len"].as_f64().unwrap()
+        * first["inputs"]["element_seconds"].as_f64().unwrap();
+    assert_eq!(first["expect"]["loop"].as_f64().unwrap(), loop_seconds);
+    let pays = std::fs::read_to_string(dir.join("pays.md")).unwrap();
+    assert!(pays.contains("| 8 (prediction) |") && pays.contains("3× to 6× on 8 cores"));
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.starts_with("| step | Took (median) |"));
     let row = summary
@@ -323,7 +360,12 @@ fn plots_have_titles_units_and_the_machine() {
     let expect: [(&str, &[&str]); 6] = [
         (
             "time-per-step.svg",
-            &["Took per step", "Took (seconds)", "01-sequential"],
+            &[
+                "Took per step",
+                "Took (seconds, log scale)",
+                "01-sequential",
+                "matrix products",
+            ],
         ),
         (
             "model-vs-measured.svg",
@@ -533,4 +575,62 @@ fn run_refuses_an_unwritable_out_and_an_empty_step_list_before_measuring() {
     one_line_error(&out, 2, "names no step");
     assert!(!dir.join("never").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn twins_are_compared_with_their_rust_steps_and_rendered() {
+    let mut results = fixture();
+    let twin = |stem: &str, took: f64, checksum: &str| {
+        let out = output(stem, r#"{"size":500,"tasks":8}"#, "[]", took, "null", "{}");
+        let mut m = Measurement::new(stem, Sweep::Main, Vec::new());
+        let mut r = run(&out);
+        r.record.as_mut().unwrap().checksum = checksum.into();
+        m.runs.push(r);
+        m.summarise();
+        lab::twins::compare(results.step(stem).unwrap(), &mut m);
+        m
+    };
+    // the same products as Rust, twice as slow; then a twin whose products differ
+    results.twins = vec![
+        twin("01-sequential", 0.2, "00ff"),
+        twin("03-tuned-pool", 0.5, "0bad"),
+    ];
+    assert_eq!(results.twins[0].status, Status::Ok);
+    assert!(matches!(&results.twins[1].status, Status::Failed(why) if why.contains("checksum")));
+    let rows = lab::twins::rows(&results);
+    assert_eq!(rows[0].ratio(), Some(0.5));
+    assert_eq!(
+        (rows[0].rust_vs_loop, rows[0].numpy_vs_loop),
+        (Some(1.0), Some(1.0))
+    );
+    assert_eq!((rows[0].same, rows[1].same), (Some(true), Some(false)));
+    let pool = results.step("03-tuned-pool").unwrap().took.unwrap().median;
+    assert_eq!(rows[1].numpy_vs_loop, Some(2.5));
+    assert_eq!(rows[1].rust_vs_loop, Some(pool / 0.1));
+
+    let dir = temp_dir("twins");
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    let table = std::fs::read_to_string(dir.join(lab::twins::TABLE)).unwrap();
+    assert!(
+        table.contains("| 01-sequential | 0.100 s | 0.200 s | 0.500x | 1.000x | 1.000x | yes"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| 03-tuned-pool |") && table.contains("**no**"),
+        "{table}"
+    );
+    assert!(
+        table.contains("03-tuned-pool (NumPy twin) failed"),
+        "{table}"
+    );
+    let svg = std::fs::read_to_string(dir.join(lab::twins::PLOT)).unwrap();
+    assert!(
+        svg.contains("Rust vs its NumPy twin") && svg.contains("0.50x"),
+        "{svg:.200}"
+    );
+    // the twins survive the round trip through results.json
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let back: Results = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.twins.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
 }

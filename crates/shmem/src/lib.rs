@@ -561,6 +561,18 @@ fn view_mut_of<'a>(shape: &[usize], data: &'a mut [f64]) -> ArrayViewMutD<'a, f6
     ArrayViewMutD::from_shape(IxDyn(shape), data).expect("mapping length matches the shape")
 }
 
+/// Ask for transparent huge pages on a mapping, as NumPy does for its large arrays: 2 MiB pages
+/// mean 512 times fewer page faults when the arrays are first written. Shared memory gets them
+/// only where the kernel allows huge pages on `/dev/shm` (its tmpfs `huge=` mount option, or
+/// `/sys/kernel/mm/transparent_hugepage/shmem_enabled` set to `force`); elsewhere the advice is
+/// a no-op, and a refused advice leaves ordinary pages, so its result is ignored.
+fn advise_huge_pages(map: &MmapMut) {
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
+    #[cfg(not(target_os = "linux"))]
+    let _ = map;
+}
+
 fn f64s(map: &MmapMut, len: usize) -> &[f64] {
     // SAFETY: the mapping is page-aligned and holds len f64s (checked at creation/attach);
     // every bit pattern is a valid f64.
@@ -658,6 +670,7 @@ impl SharedArray {
         // except by deliberately opening our unguessable name.
         let map = unsafe { MmapOptions::new().len(bytes).map_mut(&file) }
             .map_err(|e| unlink_on_error(os_error("mmap", name, e)))?;
+        advise_huge_pages(&map);
         Ok(SharedArray {
             name: name.to_string(),
             shape: shape.to_vec(),
@@ -762,6 +775,7 @@ impl Attached {
         // SAFETY: the object has exactly `bytes` bytes; the owner never shrinks it.
         let map = unsafe { MmapOptions::new().len(bytes).map_mut(&file) }
             .map_err(|e| os_error("mmap", name, e))?;
+        advise_huge_pages(&map);
         Ok(Attached {
             name: name.into(),
             shape: shape.to_vec(),

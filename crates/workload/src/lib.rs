@@ -12,6 +12,7 @@
 //!
 //! The harness (how an example starts, reports and ends; it uses the tasks):
 //! - [`cli`]: clap-based arguments with one-line errors and exit code 2.
+//! - [`hugepages`]: the allocator that puts large arrays on transparent huge pages, as NumPy does.
 //! - [`machine`]: the machine line and the memory check made before allocating.
 //! - [`report`]: phases, copies, `Took X.XXX seconds`, the verdict and the `--json` record.
 //! - [`phases`]: start and finish of every step, a pool's start and stop, and `fail`.
@@ -32,7 +33,7 @@ mod harness;
 mod tasks;
 pub mod tuning;
 
-pub use harness::{cli, machine, phases, report};
+pub use harness::{cli, hugepages, machine, phases, report};
 pub use tasks::{checksum, matmul, populate, stacks, workers};
 
 pub use cli::{GridArgs, MatmulArgs, PopulateArgs, SweepArgs};

@@ -314,8 +314,9 @@ pub struct PopulateArgs {
     /// Elements in the array (the tutorial's 1,000,000 by default).
     #[arg(long, value_name = "N", default_value_t = populate::DEFAULT_LEN, value_parser = positive)]
     pub len: usize,
-    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
+    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`, the
+    /// default costs about what the tutorial's element costs in Python.
+    #[arg(long, value_name = "ROUNDS", default_value_t = populate::DEFAULT_WORK, value_parser = work_rounds)]
     pub work: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = worker_count)]

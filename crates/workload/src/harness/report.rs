@@ -233,13 +233,13 @@ impl Report {
     pub fn finish(mut self) {
         self.record.counters = RunCounters::now();
         if let Some(c) = &self.record.counters {
-            println!("  counters, this process: {}", c.parent);
+            say!("  counters, this process: {}", c.parent);
             if !c.workers.is_empty() {
-                println!("  counters, its workers (summed): {}", c.workers);
+                say!("  counters, its workers (summed): {}", c.workers);
             }
         }
         match trace::write_recorded() {
-            Some(Ok(written)) => println!("  trace: {written}"),
+            Some(Ok(written)) => say!("  trace: {written}"),
             Some(Err(e)) => {
                 eprintln!("error: {e}");
                 std::process::exit(1);

@@ -6,6 +6,9 @@
 use indicatif::ProgressIterator;
 use workload::{phases, report::progress, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "01-sequential";
 const ABOUT: &str = "a plain loop; OpenBLAS uses its own threads inside each product";
 

@@ -10,6 +10,9 @@ use rayon::prelude::*;
 use workload::tuning::{self, Measured, Variant};
 use workload::{cli, matmul, phases, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "05-threads";
 const ABOUT: &str = "rayon over the pairs, zero copies; BLAS threads 1 vs default, and why";
 

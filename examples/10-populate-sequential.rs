@@ -7,6 +7,9 @@ use ndarray::Array1;
 use workload::populate::{self, element};
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "10-populate-sequential";
 const ABOUT: &str = "a plain loop over the indices, on one core";
 

@@ -9,6 +9,9 @@ use procpool::{default_workers, Item, Pool};
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "11-populate-pool";
 const ABOUT: &str = "worker processes build sub-arrays, send them back, the parent concatenates";
 const ROLE: &str = "populate-subarray";

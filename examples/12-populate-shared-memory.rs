@@ -8,6 +8,9 @@ use shmem::{Attached, SharedArray};
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "12-populate-shared-memory";
 const ABOUT: &str = "worker processes write their slices into one array in shared memory";
 const ROLE: &str = "populate-shared";

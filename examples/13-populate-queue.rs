@@ -17,6 +17,9 @@ use std::sync::Arc;
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "13-populate-queue";
 const ABOUT: &str =
     "one task message per index, one result message per element, a poison pill per worker";

@@ -7,6 +7,9 @@ use ndarray::{Array1, Zip};
 use workload::populate::{self, element};
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "14-populate-rayon";
 const ABOUT: &str = "rayon threads fill one shared array with Zip::indexed(..).par_for_each";
 

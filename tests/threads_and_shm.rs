@@ -10,6 +10,10 @@ use support::*;
 #[path = "../examples/05-threads.rs"]
 mod threads_step;
 
+/// Step 07's grid table, with its own tests.
+#[path = "../examples/07-oversubscription/table.rs"]
+mod grid_table;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Stdio};

@@ -1,7 +1,6 @@
-//! What the steps that tune BLAS threads (05, 07, 08) share: GFLOP/s, the tables, the grid
-//! cells and their checks, and the explanation step 05 prints from what it measured (tested
-//! here, beside the numbers it reads). Step 07's grid and step 08's sweep live in their
-//! examples.
+//! What the steps that tune BLAS threads (05, 07, 08) share: GFLOP/s, tables, the checks of
+//! many runs, and what step 05 measures alone. Step 05's explanation, step 07's grid and step
+//! 08's sweep live beside their examples.
 
 use crate::matmul;
 use blasctl::ThreadLimit;
@@ -23,32 +22,6 @@ pub struct Variant {
     pub seconds: f64,
 }
 
-/// One cell of step 07's grid.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Cell {
-    /// `"threads"` (rayon) or `"processes"` (procpool).
-    pub outer: &'static str,
-    /// Rayon threads or worker processes.
-    pub outer_workers: usize,
-    /// BLAS threads inside each product.
-    pub blas_threads: usize,
-    /// Seconds for all the products.
-    pub seconds: f64,
-    /// GFLOP/s over all the products.
-    pub gflops: f64,
-}
-
-/// One row of step 08's sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SweepPoint {
-    /// BLAS threads for the product.
-    pub blas_threads: usize,
-    /// Seconds for one product (the best of the repeats).
-    pub seconds: f64,
-    /// GFLOP/s of that product.
-    pub gflops: f64,
-}
-
 /// Right-aligned columns under a header, two spaces apart, each line indented by two.
 pub fn table(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
     let mut widths: Vec<usize> = header.iter().map(String::len).collect();
@@ -68,44 +41,6 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> Vec<String> {
             format!("  {}", cells.join("  "))
         })
         .collect()
-}
-
-/// Step 07's grid as a table of GFLOP/s: one row per outer kind and worker count, one column
-/// per BLAS thread count; `*` marks cells that ask for more threads than `cores`.
-pub fn grid_table(cells: &[Cell], cores: usize) -> Vec<String> {
-    let mut blas: Vec<usize> = cells.iter().map(|c| c.blas_threads).collect();
-    blas.sort_unstable();
-    blas.dedup();
-    let mut rows: Vec<(&str, usize)> = Vec::new();
-    for c in cells {
-        if !rows.contains(&(c.outer, c.outer_workers)) {
-            rows.push((c.outer, c.outer_workers));
-        }
-    }
-    let header: Vec<String> = ["outer".to_string(), "workers".to_string()]
-        .into_iter()
-        .chain(blas.iter().map(|t| format!("BLAS {t}")))
-        .collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|&(outer, w)| {
-            let mut row = vec![outer.to_string(), w.to_string()];
-            row.extend(blas.iter().map(|&t| {
-                let cell = cells
-                    .iter()
-                    .find(|c| (c.outer, c.outer_workers, c.blas_threads) == (outer, w, t));
-                let over = if w * t > cores { "*" } else { " " };
-                cell.map_or("-".to_string(), |c| format!("{:.1}{over}", c.gflops))
-            }));
-            row
-        })
-        .collect();
-    table(&header, &rows)
-}
-
-/// The cell with the most GFLOP/s.
-pub fn best_cell(cells: &[Cell]) -> Option<&Cell> {
-    cells.iter().max_by(|a, b| a.gflops.total_cmp(&b.gflops))
 }
 
 /// Verification over many runs of the same products (grid cells, sweep points): Freivalds'
@@ -328,33 +263,6 @@ pub fn explain(m: &Measured, blas: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cell(outer: &'static str, w: usize, t: usize, gflops: f64) -> Cell {
-        Cell {
-            outer,
-            outer_workers: w,
-            blas_threads: t,
-            seconds: 1.0,
-            gflops,
-        }
-    }
-
-    #[test]
-    fn grid_tables_mark_oversubscribed_cells() {
-        let cells = [
-            cell("threads", 1, 1, 40.0),
-            cell("threads", 1, 2, 80.0),
-            cell("threads", 2, 2, 60.0),
-            cell("processes", 4, 1, 70.0),
-        ];
-        let lines = grid_table(&cells, 2);
-        assert_eq!(lines.len(), 4, "{lines:?}");
-        assert!(lines[0].ends_with("BLAS 1  BLAS 2"), "{lines:?}");
-        assert!(lines[1].ends_with(" 40.0    80.0 "), "{lines:?}");
-        assert!(lines[2].ends_with("     -   60.0*"), "{lines:?}");
-        assert!(lines[3].contains("processes") && lines[3].contains("70.0*"));
-        assert_eq!(best_cell(&cells).unwrap().gflops, 80.0);
-    }
 
     #[test]
     fn checks_need_every_run_right_and_alike() {

@@ -4,9 +4,12 @@ use crate::matmul;
 use ndarray::{arr1, ArrayD, ArrayView2, Ix2};
 use procpool::Item;
 
-/// Memory a pool's workers hold beyond the parent's: each has a chunk of pairs and products.
-pub fn pool_extra_matrices(workers: usize, chunksize: usize) -> usize {
-    workers.saturating_mul(chunksize).saturating_mul(3)
+/// Memory a pool's workers hold beyond the parent's: each has a chunk of pairs and products,
+/// and no chunk is larger than the `tasks` there are.
+pub fn pool_extra_matrices(workers: usize, chunksize: usize, tasks: usize) -> usize {
+    workers
+        .saturating_mul(chunksize.min(tasks))
+        .saturating_mul(3)
 }
 
 /// The role the matrix steps' pool workers serve.

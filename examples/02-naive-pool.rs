@@ -27,9 +27,8 @@ fn main() {
     let env: Vec<(&str, String)> = Vec::new();
     // Pool() starts os.cpu_count() workers; starmap's chunksize is ceil(tasks / (4 * workers))
     let workers = args.workers.unwrap_or_else(procpool::default_workers);
-    let chunksize = args
-        .chunksize
-        .unwrap_or(procpool::default_chunksize(args.tasks, workers));
+    let default = procpool::default_chunksize(args.tasks, workers);
+    let chunksize = args.chunksize.unwrap_or(default);
     // ANCHOR_END: config
 
     // the chunks the workers hold, each at most all the tasks

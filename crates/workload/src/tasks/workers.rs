@@ -111,3 +111,15 @@ pub fn matrix_bytes_in(items: &[Item]) -> u64 {
 pub fn matmul_array_bytes(tasks: usize, n: usize) -> u64 {
     (3 * tasks as u128 * matmul::matrix_bytes(n)).min(u64::MAX as u128) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_chunk_holds_more_than_every_task() {
+        assert_eq!(pool_extra_matrices(2, 5, 100), 30);
+        // a chunksize past the task count holds only the tasks there are
+        assert_eq!(pool_extra_matrices(2, 99_999_999_999, 3), 18);
+    }
+}

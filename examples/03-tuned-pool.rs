@@ -19,7 +19,7 @@ const ABOUT: &str = "workers = physical cores, chunksize = tasks / workers";
 fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(MATMUL_ROLE, workers::multiply_in_worker);
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
 
     // ANCHOR: config
     // the workers inherit BLAS's default thread count

@@ -19,7 +19,7 @@ const ABOUT: &str = "the tuned pool with OPENBLAS_NUM_THREADS=1 / OMP_NUM_THREAD
 fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(MATMUL_ROLE, workers::multiply_in_worker);
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
 
     // ANCHOR: config
     // environ['OMP_NUM_THREADS'] = '1', but for the workers only, before they start:

@@ -29,7 +29,7 @@ fn main() {
     // before it says it is ready, then runs `multiply_in_place` for every index it is sent.
     stacks::serve_if_worker(multiply_in_place).unwrap_or_else(|e| phases::fail(e));
 
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     // Ctrl-C / SIGTERM removes our shared memory, then exits with status 130 / 143
     shmem::install_cleanup_handler();
     // one worker per physical core, each with one BLAS thread: no core is asked twice

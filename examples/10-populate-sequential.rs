@@ -14,7 +14,7 @@ const STEP: &str = "10-populate-sequential";
 const ABOUT: &str = "a plain loop over the indices, on one core";
 
 fn main() {
-    let args = PopulateArgs::parse_for(STEP, ABOUT, false);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::NO_WORKERS);
     let (len, work) = (args.len, args.work);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, 1, populate::ELEMENT_BYTES);
 

@@ -33,7 +33,7 @@ fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(ROLE, populate_subarray);
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);

@@ -42,7 +42,7 @@ fn main() {
         });
     }
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     // Ctrl-C / SIGTERM from here on removes our shared memory, then exits 130 / 143
     shmem::install_cleanup_handler();
     let (len, work) = (args.len, args.work);

@@ -31,7 +31,7 @@ fn main() {
     // A worker answers each index with (index, value): the tutorial's populate_queue_element.
     procpool::serve_if_worker(ROLE, populate::element_in_worker);
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);

@@ -14,7 +14,7 @@ const STEP: &str = "14-populate-rayon";
 const ABOUT: &str = "rayon threads fill one shared array with Zip::indexed(..).par_for_each";
 
 fn main() {
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     // One thread per logical CPU unless told otherwise, like rayon's global pool.
     let workers = args.workers.unwrap_or_else(num_cpus::get);

@@ -42,7 +42,7 @@ fn operation(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
 }
 
 fn main() {
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     if args.chunksize.is_some() {
         cli::usage_error("--chunksize does not apply to 05-threads: rayon splits the work");
     }

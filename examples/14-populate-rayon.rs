@@ -7,11 +7,14 @@ use rayon::prelude::*;
 use workload::populate::{self, fill};
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "14-populate-rayon";
 const ABOUT: &str = "rayon threads fill one shared array chunk by chunk with par_chunks_mut";
 
 fn main() {
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     // One thread per logical CPU unless told otherwise, like rayon's global pool.
     let workers = args.workers.unwrap_or_else(num_cpus::get);

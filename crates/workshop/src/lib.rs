@@ -88,7 +88,11 @@ pub type Pair = (Matrix, Matrix);
 pub fn serve_workers() {
     procpool::serve_if_worker(workers::MATMUL_ROLE, workers::multiply_in_worker);
     // the shared-memory workers of exercise 4: step 06's protocol, the same body
-    stacks::serve_if_worker(|a, b, mut c| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+    let served = stacks::serve_if_worker(|a, b, mut c| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+    if let Err(e) = served {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// Make this process a fair place to check exercises (see the crate docs): BLAS variables out

@@ -208,17 +208,20 @@ fn matrix(stack: ArrayViewD<'_, f64>, task: usize) -> Result<ArrayView2<'_, f64>
 /// every worker has attached and the owner may unlink), then for every task index `i` it is
 /// sent call `multiply(A[i], B[i], C[i])` and reply `[worker index, BLAS threads]`; exit when
 /// the pool stops. Elsewhere: return at once.
-pub fn serve_if_worker<F>(mut multiply: F)
+///
+/// # Errors
+/// A worker that cannot map the stacks gets the reason, for its caller to fail with.
+pub fn serve_if_worker<F>(mut multiply: F) -> Result<(), String>
 where
     F: FnMut(ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>),
 {
     if std::env::var_os(procpool::WORKER_ENV).is_none_or(|role| role != SHARED_ROLE) {
-        return;
+        return Ok(());
     }
-    let mut mapped = Mapped::from_env().unwrap_or_else(|e| {
-        crate::phases::fail(format!("worker cannot map the shared stacks: {e}"))
-    });
+    let mut mapped =
+        Mapped::from_env().map_err(|e| format!("worker cannot map the shared stacks: {e}"))?;
     procpool::serve_if_worker(SHARED_ROLE, |task, item| {
         mapped.serve(task, &item, &mut multiply)
     });
+    Ok(())
 }

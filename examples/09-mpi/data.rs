@@ -8,6 +8,9 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use std::ops::Range;
 use workload::matmul::{self, Pairs};
 
+// NumPy madvises huge pages for large arrays; so do we (for these buffers and MPI's)
+workload::huge_pages!();
+
 /// The pairs of `tasks` tasks, `n x n` each, written where MPI will read them.
 pub(crate) struct Stack {
     /// `A0 B0 A1 B1 ...`, row-major.

@@ -60,9 +60,16 @@
 
 #![cfg(unix)]
 
+// The exercise files name this crate `workshop::`, as the learner's build (a separate crate)
+// must: this makes the same paths work for the copies compiled in here.
+extern crate self as workshop;
+
 pub mod answer;
+pub mod cli;
 pub mod probe;
+pub mod progress;
 pub mod shm;
+pub mod speed;
 
 pub mod ex01;
 pub mod ex02;
@@ -72,12 +79,15 @@ pub mod ex05;
 pub mod ex06;
 
 use ndarray::{Array2, ArrayView2};
-use procpool::{Item, Pool, PoolError, TransferStats};
+use procpool::evidence::{self, Evidence};
+use procpool::{Item, Pool, PoolError};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use workload::{matmul, steps};
+
+pub use speed::Speed;
 
 /// An `n x n` matrix.
 pub type Matrix = Array2<f64>;
@@ -108,38 +118,61 @@ pub fn prepare_process() {
     install_panic_recorder();
 }
 
-/// What a pool run did: how many workers it had, the chunksize, what it copied, and the
-/// results in task order.
+/// The seed of the randomly drawn check cases (see [`set_seed`]).
+static SEED: AtomicU64 = AtomicU64::new(0);
+
+/// Draw the random check cases from `seed` from now on; `check --seed S` reproduces a run.
+pub fn set_seed(seed: u64) {
+    SEED.store(seed, Ordering::Relaxed);
+}
+
+/// The seed the random cases are drawn from.
+pub fn seed() -> u64 {
+    SEED.load(Ordering::Relaxed)
+}
+
+/// A fresh seed, for a run that was not given one.
+pub fn new_seed() -> u64 {
+    fastrand::u64(1..1_000_000)
+}
+
+/// A generator for the random cases of one check: the seed, mixed with `salt` so that each
+/// exercise draws its own numbers.
+pub fn rng(salt: u64) -> fastrand::Rng {
+    fastrand::Rng::with_seed(seed().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt)
+}
+
+/// Run `f` and return what every pool in this process really did meanwhile, as procpool
+/// counted it (see [`procpool::evidence`]): the checks read this, not what `f` says.
+pub fn observe<T>(f: impl FnOnce() -> T) -> (T, Evidence) {
+    let before = evidence::snapshot();
+    let value = f();
+    (value, evidence::snapshot().since(&before))
+}
+
+/// What a pool run returned: the results in task order, straight from the workers. Only
+/// [`PoolRun::run`] makes one, so the results are what real workers sent back.
 #[derive(Debug)]
 pub struct PoolRun {
-    /// Worker processes in the pool.
-    pub workers: usize,
-    /// Tasks per chunk.
-    pub chunksize: usize,
-    /// What went through the pipes, read before the pool was closed.
-    pub stats: TransferStats,
-    /// One result per task, as the workers sent them.
-    pub results: Vec<Item>,
+    results: Vec<Item>,
 }
 
 impl PoolRun {
-    /// Record the pool's size and what it copied, then stop its workers.
-    pub fn close(pool: Pool, chunksize: usize, results: Vec<Item>) -> Result<PoolRun, PoolError> {
-        let (workers, stats) = (pool.workers(), pool.stats());
+    /// `pool.starmap(tasks, chunksize)`, then `pool.close()`: run every task on the pool in
+    /// chunks of `chunksize`, stop the workers, and keep the results.
+    pub fn run(
+        mut pool: Pool,
+        tasks: impl Into<Arc<[Item]>>,
+        chunksize: usize,
+    ) -> Result<PoolRun, PoolError> {
+        let results = pool.starmap(tasks, chunksize)?;
         pool.close()?;
-        Ok(PoolRun {
-            workers,
-            chunksize,
-            stats,
-            results,
-        })
+        Ok(PoolRun { results })
     }
 
-    /// Indices of the workers that computed at least one task, from the worker index every
-    /// result of [`steps::multiply_in_worker`] (and [`shm::multiply_in_shared_memory`]) carries.
-    pub fn busy_workers(&self) -> usize {
-        let unpacked = steps::unpack(&self.results, self.workers);
-        unpacked.threads.iter().filter(|t| !t.is_empty()).count()
+    /// One result per task, as the workers sent them.
+    pub fn results(&self) -> &[Item] {
+        &self.results
     }
 }
 
@@ -147,33 +180,81 @@ impl PoolRun {
 /// shared memory (shape `[tasks, n, n]`) where the workers wrote them.
 #[derive(Debug)]
 pub struct SharedRun {
-    /// What the pool did; its results carry only which worker computed each task.
-    pub run: PoolRun,
+    run: PoolRun,
+    products: shmem::SharedArray,
+}
+
+impl SharedRun {
+    /// The pool run and the products array its workers wrote.
+    pub fn new(run: PoolRun, products: shmem::SharedArray) -> SharedRun {
+        SharedRun { run, products }
+    }
+
+    /// The pool run; its results carry what each worker reports it wrote.
+    pub fn run(&self) -> &PoolRun {
+        &self.run
+    }
+
     /// `products[t]` is `A[t] · B[t]`.
-    pub products: shmem::SharedArray,
+    pub fn products(&self) -> &shmem::SharedArray {
+        &self.products
+    }
+}
+
+/// Where the learner's implementation of an exercise goes: the learner's build (see the crate
+/// docs) installs it before running the checks, and tests install attempts of their own.
+pub struct Slot<F: Copy>(RwLock<Option<F>>);
+
+impl<F: Copy> Slot<F> {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        Slot(RwLock::new(None))
+    }
+
+    /// Put `f` in the slot, replacing what was there.
+    pub fn install(&self, f: F) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    }
+
+    /// What is in the slot; a check of an empty slot panics, which reports as a failure.
+    pub fn get(&self) -> F {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .expect("no learner code installed: run `cargo run -p workshop -- check N`")
+    }
+}
+
+impl<F: Copy> Default for Slot<F> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Which implementation of an exercise runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// `exercise.rs`: the learner's code (a `todo!()` until they write it).
-    Exercise,
+    /// `stub.rs`: the pristine stub, a `todo!()` (the learner's `exercise.rs` starts as a copy).
+    Stub,
     /// `solution.rs`.
     Solution,
     /// `sequential.rs`: right answers, no parallel structure.
     Sequential,
+    /// The learner's `exercise.rs`, installed in the exercise's [`Slot`] by the learner's build.
+    Learner,
 }
 
 impl Variant {
-    /// All three, in the order `verify` runs them.
-    pub const ALL: [Variant; 3] = [Variant::Exercise, Variant::Solution, Variant::Sequential];
+    /// The pristine three, in the order `verify` runs them.
+    pub const PRISTINE: [Variant; 3] = [Variant::Stub, Variant::Solution, Variant::Sequential];
 
     /// The file name of this variant in an exercise's folder.
     pub fn file(self) -> &'static str {
         match self {
-            Variant::Exercise => "exercise.rs",
+            Variant::Stub => "stub.rs",
             Variant::Solution => "solution.rs",
             Variant::Sequential => "sequential.rs",
+            Variant::Learner => "exercise.rs",
         }
     }
 }
@@ -232,67 +313,6 @@ impl Check {
     }
 }
 
-/// One advisory timing: the sequential reference against the variant, once each.
-pub struct Speed {
-    /// The workload, in words.
-    pub workload: String,
-    /// Seconds the sequential reference took.
-    pub sequential_seconds: f64,
-    /// Seconds the variant took.
-    pub yours_seconds: f64,
-}
-
-impl Speed {
-    /// Time `reference` then `yours`; `yours` may fail.
-    pub fn measure<R, Y>(
-        workload: String,
-        reference: impl FnOnce() -> R,
-        yours: impl FnOnce() -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let start = Instant::now();
-        std::hint::black_box(reference());
-        let sequential_seconds = start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        std::hint::black_box(yours()?);
-        let yours_seconds = start.elapsed().as_secs_f64();
-        Ok(Speed {
-            workload,
-            sequential_seconds,
-            yours_seconds,
-        })
-    }
-
-    /// Time `yours` on the matrix exercises' task, `pairs`, against the sequential products;
-    /// `setting` ends the workload's description (`"2 workers"`).
-    pub fn products<Y>(
-        pairs: &[Pair],
-        setting: impl std::fmt::Display,
-        yours: impl FnOnce() -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let n = pairs.first().map_or(0, |(a, _)| a.nrows());
-        Speed::measure(
-            format!("{} pairs of {n}x{n}, {setting}", pairs.len()),
-            || matmul::multiply_all(pairs),
-            yours,
-        )
-    }
-
-    /// The pool exercises' timing: 16 pairs of 256x256 on one worker per physical core.
-    /// `yours(pairs, task list, workers)` runs the variant; the task list is built before the
-    /// clock starts. `unit` names the workers in the description (`"cores"`, `"workers"`).
-    pub fn on_pool<Y>(
-        unit: &str,
-        yours: impl FnOnce(&[Pair], Arc<[Item]>, usize) -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
-        let pairs = pairs(tasks, n);
-        let list = task_list(&pairs);
-        Speed::products(&pairs, format_args!("{workers} {unit}"), || {
-            yours(&pairs, list, workers)
-        })
-    }
-}
-
 /// One exercise: its place, its hint, its checks and its advisory timing.
 pub struct Exercise {
     /// 1, 2, ...
@@ -305,8 +325,10 @@ pub struct Exercise {
     pub hint: &'static str,
     /// Every check, correctness first.
     pub checks: &'static [Check],
-    /// Time the variant against the sequential reference, if the exercise has a speed.
+    /// Time the variant against a named baseline, if the exercise has a speed.
     pub speed: Option<fn(Variant) -> Result<Speed, String>>,
+    /// The pristine stub, which `reset` writes back to `exercise.rs`.
+    pub stub: &'static str,
 }
 
 /// Every exercise, in order.
@@ -332,6 +354,14 @@ impl Exercise {
     /// Where this exercise's files are, relative to the workspace root.
     pub fn dir(&self) -> String {
         format!("crates/workshop/exercises/{}", self.slug)
+    }
+
+    /// The learner's file, `exercise.rs`, as an absolute path.
+    pub fn learner_file(&self) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("exercises")
+            .join(self.slug)
+            .join("exercise.rs")
     }
 
     /// Run every check against `variant`.
@@ -417,7 +447,7 @@ pub fn verify_exercise(exercise: &Exercise) -> Result<String, String> {
     // Every check of the stub must run into its todo!().
     for (check, outcome) in checks
         .iter()
-        .zip(exercise.run(Variant::Exercise, Mode::Maintainer))
+        .zip(exercise.run(Variant::Stub, Mode::Maintainer))
     {
         if !matches!(outcome, Outcome::Unsolved(_)) {
             problems.push(format!(
@@ -526,8 +556,23 @@ pub fn same_products(pairs: &[Pair], products: &[ArrayView2<f64>]) -> Result<(),
 
 /// Check the products a pool sent back (the first array of each result).
 pub fn same_pool_products(pairs: &[Pair], run: &PoolRun) -> Result<(), String> {
-    let unpacked = steps::unpack(&run.results, run.workers);
+    let unpacked = steps::unpack(run.results(), 0);
     same_products(pairs, &unpacked.products)
+}
+
+/// The workers of `role` that `seen` shows, and how many chunks and tasks each computed.
+pub fn workers_of(seen: &Evidence, role: &str) -> Vec<(u32, u64, u64)> {
+    seen.workers()
+        .iter()
+        .filter(|(_, w)| w.role() == role)
+        .map(|(pid, w)| (*pid, w.chunks(), w.tasks()))
+        .collect()
+}
+
+/// The chunks a pool of `workers` sends when the tasks are cut one chunk per worker.
+pub fn chunks_one_per_worker(tasks: usize, workers: usize) -> u64 {
+    let chunksize = tasks.div_ceil(workers.max(1)).max(1);
+    tasks.div_ceil(chunksize) as u64
 }
 
 /// Turn any displayable error into the `String` checks return.

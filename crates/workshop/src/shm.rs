@@ -30,9 +30,42 @@ fn attach(var: &str) -> Result<Attached, String> {
     Attached::open_descriptor(&descriptor).map_err(|e| format!("{var}: {e}"))
 }
 
+/// What a worker reports it wrote, so the checker sees that the workers (not the parent)
+/// filled the products array it is handed: `[segment hash high, low, task, checksum]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Wrote {
+    /// [`segment_hash`] of the products segment's name.
+    pub segment: u64,
+    /// The task whose product it wrote.
+    pub task: usize,
+    /// The sum of the product's elements, read back after writing.
+    pub checksum: f64,
+}
+
+/// A hash of a shared-memory segment's name, the same in every process of this program.
+pub fn segment_hash(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// Read a worker's report from one result; `None` if it is not one.
+pub fn wrote(result: &Item) -> Option<Wrote> {
+    let r: Vec<f64> = result.first()?.iter().copied().collect();
+    let [hi, lo, task, checksum] = r.as_slice() else {
+        return None;
+    };
+    Some(Wrote {
+        segment: ((*hi as u64) << 32) | (*lo as u64),
+        task: *task as usize,
+        checksum: *checksum,
+    })
+}
+
 /// One task in a worker: `C[task] = A[task] · B[task]` in shared memory. The task's own item is
-/// ignored. Returns `[an empty 0x0 array, [worker index, BLAS threads]]`: the same shape of
-/// result as [`workload::steps::multiply_in_worker`], with the product left where it is.
+/// ignored. Returns `[what it wrote (see [`Wrote`]), [worker index, BLAS threads]]`: the
+/// product stays where it is.
 pub fn multiply_in_shared_memory(task: usize, _item: Item) -> Result<Item, String> {
     let mut guard = ATTACHED.lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
@@ -62,6 +95,7 @@ pub fn multiply_in_shared_memory(task: usize, _item: Item) -> Result<Item, Strin
         a_t.map_err(|e| e.to_string())?,
         b_t.map_err(|e| e.to_string())?,
     );
+    let segment = segment_hash(c.name());
     let mut c_view = c.view_mut();
     let mut c_t = c_view
         .index_axis_mut(Axis(0), task)
@@ -69,5 +103,14 @@ pub fn multiply_in_shared_memory(task: usize, _item: Item) -> Result<Item, Strin
         .map_err(|e| e.to_string())?;
     // C[t] = 1.0 * A[t] · B[t] + 0.0 * C[t], written straight into the mapping.
     general_mat_mul(1.0, &a_t, &b_t, 0.0, &mut c_t);
-    Ok(vec![ArrayD::zeros(IxDyn(&[0, 0])), steps::worker_meta()])
+    let report = [
+        (segment >> 32) as f64,
+        (segment & 0xFFFF_FFFF) as f64,
+        task as f64,
+        c_t.sum(),
+    ];
+    Ok(vec![
+        ArrayD::from_shape_vec(IxDyn(&[4]), report.to_vec()).map_err(|e| e.to_string())?,
+        steps::worker_meta(),
+    ])
 }

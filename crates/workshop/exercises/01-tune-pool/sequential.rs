@@ -1,7 +1,7 @@
 //! Exercise 1, attempted sequentially: one worker does every task in one chunk. The products
 //! are right; the checks on workers and chunks catch it.
 
-use crate::PoolRun;
+use workshop::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
 use workload::steps::MATMUL_ROLE;
@@ -9,7 +9,6 @@ use workload::steps::MATMUL_ROLE;
 /// Multiply every pair on a "pool" of one worker.
 pub fn tuned_pool(tasks: Arc<[Item]>, _cores: usize) -> Result<PoolRun, PoolError> {
     let chunksize = tasks.len().max(1);
-    let mut pool = Pool::builder(MATMUL_ROLE).workers(1).spawn()?;
-    let results = pool.starmap(tasks, chunksize)?;
-    PoolRun::close(pool, chunksize, results)
+    let pool = Pool::builder(MATMUL_ROLE).workers(1).spawn()?;
+    PoolRun::run(pool, tasks, chunksize)
 }

@@ -1,7 +1,7 @@
 //! Exercise 3: run the pairs on rayon with the BLAS limit set right.
 //! Run `cargo run -p workshop -- check 3`.
 
-use crate::{Matrix, Pair};
+use workshop::{Matrix, Pair};
 use rayon::prelude::*;
 
 // ANCHOR: stub

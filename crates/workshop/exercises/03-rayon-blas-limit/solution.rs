@@ -1,6 +1,6 @@
 //! Exercise 3, solved: one BLAS thread per rayon thread, for as long as they run.
 
-use crate::{Matrix, Pair};
+use workshop::{Matrix, Pair};
 use rayon::prelude::*;
 
 // ANCHOR: solution

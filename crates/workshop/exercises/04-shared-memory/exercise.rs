@@ -1,8 +1,8 @@
 //! Exercise 4: move the inputs to shared memory so nothing is copied through the pipes.
 //! Run `cargo run -p workshop -- check 4`.
 
-use crate::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
-use crate::{Pair, PoolRun, SharedRun};
+use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
@@ -17,7 +17,8 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
     //       `INPUTS_A_ENV`, `INPUTS_B_ENV` and `PRODUCTS_ENV` with the builder's `.env(..)`.
     // TODO: `starmap` one empty item (`Item::new()`) per task, one chunk per worker: a worker
     //       knows its task by number and computes `C[t] = A[t] · B[t]` in place.
-    // TODO: return `SharedRun { run: PoolRun::close(pool, chunksize, results)?, products }`.
+    // TODO: `PoolRun::run(pool, tasks, chunksize)` runs them and stops the workers; return
+    //       `SharedRun::new(run, products)`.
     todo!()
 }
 // ANCHOR_END: stub

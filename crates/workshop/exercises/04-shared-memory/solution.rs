@@ -1,7 +1,7 @@
 //! Exercise 4, solved: the matrices live in shared memory; the pipes carry task numbers.
 
-use crate::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
-use crate::{text, Pair, PoolRun, SharedRun};
+use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
@@ -20,7 +20,7 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
         a.view_mut().index_axis_mut(Axis(0), t).assign(x);
         b.view_mut().index_axis_mut(Axis(0), t).assign(y);
     }
-    let mut pool = Pool::builder(ROLE)
+    let pool = Pool::builder(ROLE)
         .workers(workers)
         .env(INPUTS_A_ENV, a.descriptor())
         .env(INPUTS_B_ENV, b.descriptor())
@@ -29,10 +29,8 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
         .map_err(text)?;
     // a task is its number: nothing but a frame header goes through the pipe
     let chunksize = pairs.len().div_ceil(workers).max(1);
-    let results = pool
-        .starmap(vec![Item::new(); pairs.len()], chunksize)
-        .map_err(text)?;
-    let run = PoolRun::close(pool, chunksize, results).map_err(text)?;
-    Ok(SharedRun { run, products })
+    let tasks = vec![Item::new(); pairs.len()];
+    let run = PoolRun::run(pool, tasks, chunksize).map_err(text)?;
+    Ok(SharedRun::new(run, products))
 }
 // ANCHOR_END: solution

@@ -2,8 +2,8 @@
 //! Write `measure`, check it with `cargo run -p workshop -- check 6`, then run
 //! `cargo run --release -p workshop -- measure` and name the crossover in `answer.json`.
 
-use crate::answer::Row;
-use crate::text;
+use workshop::answer::Row;
+use workshop::text;
 use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! Exercise 6, attempted sequentially: both columns time the sequential reference and no
 //! pool ever runs. The rows look fine; the check that the pool moved the matrices catches it.
 
-use crate::answer::Row;
+use workshop::answer::Row;
 use std::time::Instant;
 use workload::matmul;
 

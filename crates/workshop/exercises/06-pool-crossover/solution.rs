@@ -1,7 +1,7 @@
 //! Exercise 6, solved: the same pairs, timed sequentially and on the tuned pool.
 
-use crate::answer::Row;
-use crate::text;
+use workshop::answer::Row;
+use workshop::text;
 use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;

@@ -50,7 +50,12 @@ impl WorkerRecord {
     }
 }
 
-/// A snapshot of the process-wide counters; see the module docs.
+/// A snapshot of the process-wide counters; see the module docs. Code outside procpool
+/// cannot make one up:
+///
+/// ```compile_fail,E0451
+/// let made_up = procpool::evidence::Evidence { workers_started: 4, ..Default::default() };
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
     workers_started: u64,

@@ -180,7 +180,11 @@ impl PoolBuilder {
                         pool.stats.frames_from_workers += 1;
                         pool.stats.bytes_from_workers += received.bytes;
                         pool.stats.recv_seconds += received.seconds;
-                        evidence::worker_ready(pool.workers[worker].pid, &self.role, received.bytes);
+                        evidence::worker_ready(
+                            pool.workers[worker].pid,
+                            &self.role,
+                            received.bytes,
+                        );
                         ready[worker] = true;
                     }
                     What::Trouble(trouble) => {

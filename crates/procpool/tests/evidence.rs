@@ -32,11 +32,16 @@ fn evidence_counts_real_workers_frames_bytes_and_tasks_per_pid() {
         .map(|(pid, w)| (*pid, w.chunks(), w.tasks()))
         .collect();
     assert_eq!(per_pid.len(), 2, "{per_pid:?}");
-    assert!(per_pid.iter().all(|(pid, chunks, _)| pids.contains(pid) && *chunks == 1));
+    assert!(per_pid
+        .iter()
+        .all(|(pid, chunks, _)| pids.contains(pid) && *chunks == 1));
     assert!(seen.workers().values().all(|w| w.role() == "work"));
     let to: u64 = seen.workers().values().map(|w| w.bytes_to()).sum();
     assert_eq!(to, want_to);
     // Nothing more happens without a pool.
     let quiet = evidence::snapshot();
-    assert_eq!(evidence::snapshot().since(&quiet), evidence::Evidence::default());
+    assert_eq!(
+        evidence::snapshot().since(&quiet),
+        evidence::Evidence::default()
+    );
 }

@@ -29,7 +29,11 @@ fn main() {
     workshop::ex06::LEARNER.install(ex06::measure);
     let mut failed = 0;
     for e in EXERCISES {
-        for (check, outcome) in e.checks.iter().zip(e.run(Variant::Learner, Mode::Maintainer)) {
+        for (check, outcome) in e
+            .checks
+            .iter()
+            .zip(e.run(Variant::Learner, Mode::Maintainer))
+        {
             if outcome != Outcome::Pass {
                 eprintln!("{}: `{}` {outcome:?}", e.slug, check.name);
                 failed += 1;

@@ -54,7 +54,7 @@ pub fn parse_seed(value: &str) -> u64 {
 /// code (0 when every check passes).
 pub fn check(e: &Exercise, variant: Variant) -> i32 {
     let file = match variant {
-        Variant::Learner => "exercise.rs (yours)",
+        Variant::Learner => "exercise.rs, yours",
         other => other.file(),
     };
     println!(

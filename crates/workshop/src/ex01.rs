@@ -12,13 +12,13 @@ use procpool::{Item, PoolError};
 use std::sync::Arc;
 use workload::{matmul, steps};
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/01-tune-pool/stub.rs"]
-pub mod stub;
 #[path = "../exercises/01-tune-pool/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/01-tune-pool/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/01-tune-pool/stub.rs"]
+pub mod stub;
 
 /// The exercise's function: `tuned_pool(tasks, cores)`.
 pub type TunedPool = fn(Arc<[Item]>, usize) -> Result<PoolRun, PoolError>;
@@ -64,7 +64,10 @@ impl Case {
     }
 }
 
-fn each_case(variant: Variant, mut check: impl FnMut(&Case) -> Result<(), String>) -> Result<(), String> {
+fn each_case(
+    variant: Variant,
+    mut check: impl FnMut(&Case) -> Result<(), String>,
+) -> Result<(), String> {
     for (tasks, n, cores) in cases() {
         let pairs = pairs(tasks, n);
         let (run, seen) = observe(|| pick(variant)(task_list(&pairs), cores));

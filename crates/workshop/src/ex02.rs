@@ -3,18 +3,18 @@
 use crate::speed::{self, Speed};
 use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Mode, Pair};
 use crate::{PoolRun, Slot, Variant};
+use procpool::{Pool, PoolError};
 use std::sync::Arc;
 use workload::matmul;
-use procpool::{Pool, PoolError};
 use workload::steps;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/02-one-blas-thread/stub.rs"]
-pub mod stub;
 #[path = "../exercises/02-one-blas-thread/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/02-one-blas-thread/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/02-one-blas-thread/stub.rs"]
+pub mod stub;
 
 /// The exercise's function: `start_workers(workers)`.
 pub type StartWorkers = fn(usize) -> Result<Pool, PoolError>;

@@ -3,16 +3,16 @@
 use crate::probe::Probe;
 use crate::speed::{self, Speed};
 use crate::{pairs, same_products, Check, Exercise, Matrix, Mode, Pair, Slot, Variant};
-use workload::matmul;
 use ndarray::ArrayView2;
+use workload::matmul;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/03-rayon-blas-limit/stub.rs"]
-pub mod stub;
 #[path = "../exercises/03-rayon-blas-limit/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/03-rayon-blas-limit/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/03-rayon-blas-limit/stub.rs"]
+pub mod stub;
 
 /// The exercise's function: `multiply_on_rayon(pairs, multiply)`.
 pub type OnRayon = fn(&[Pair], &(dyn Fn(&Matrix, &Matrix) -> Matrix + Sync)) -> Vec<Matrix>;

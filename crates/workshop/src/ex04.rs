@@ -12,13 +12,13 @@ use ndarray::{ArrayView2, Axis, Ix2};
 use procpool::evidence::Evidence;
 use workload::matmul;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/04-shared-memory/stub.rs"]
-pub mod stub;
 #[path = "../exercises/04-shared-memory/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/04-shared-memory/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/04-shared-memory/stub.rs"]
+pub mod stub;
 
 /// An implementation of the exercise's function: `multiply_shared(pairs, workers)`.
 pub type MultiplyShared = fn(&[Pair], usize) -> Result<SharedRun, String>;

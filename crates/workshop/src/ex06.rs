@@ -4,13 +4,13 @@ use crate::answer::{self, Row};
 use crate::{Check, Exercise, Mode, Slot, Variant};
 use workload::steps;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/06-pool-crossover/stub.rs"]
-pub mod stub;
 #[path = "../exercises/06-pool-crossover/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/06-pool-crossover/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/06-pool-crossover/stub.rs"]
+pub mod stub;
 
 /// Where `measure` writes the learner's answer, and `check 6` reads it.
 pub const ANSWER_PATH: &str = concat!(
@@ -62,7 +62,12 @@ fn pool_ran(variant: Variant, _: Mode) -> Result<(), String> {
 
 /// Run `measure` once and check, from procpool's own counters, that a pool of `workers` ran
 /// and its pipes carried every pair and product; the row's `pool_bytes` must be what moved.
-fn ran_on_a_pool(measure: Measure, size: usize, tasks: usize, workers: usize) -> Result<Row, String> {
+fn ran_on_a_pool(
+    measure: Measure,
+    size: usize,
+    tasks: usize,
+    workers: usize,
+) -> Result<Row, String> {
     let (row, seen) = crate::observe(|| measure(size, tasks, workers));
     let row = row?;
     let matrices = steps::matmul_array_bytes(tasks, size);

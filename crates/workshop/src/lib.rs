@@ -151,7 +151,12 @@ pub fn observe<T>(f: impl FnOnce() -> T) -> (T, Evidence) {
 }
 
 /// What a pool run returned: the results in task order, straight from the workers. Only
-/// [`PoolRun::run`] makes one, so the results are what real workers sent back.
+/// [`PoolRun::run`] makes one, so the results are what real workers sent back; learner code
+/// (a crate of its own) cannot build one by hand:
+///
+/// ```compile_fail,E0451
+/// let run = workshop::PoolRun { results: Vec::new() };
+/// ```
 #[derive(Debug)]
 pub struct PoolRun {
     results: Vec<Item>,
@@ -177,7 +182,8 @@ impl PoolRun {
 }
 
 /// What the shared-memory exercise returns: the pool run, and the products, which stay in
-/// shared memory (shape `[tasks, n, n]`) where the workers wrote them.
+/// shared memory (shape `[tasks, n, n]`) where the workers wrote them. Made by
+/// [`SharedRun::new`] from a real [`PoolRun`].
 #[derive(Debug)]
 pub struct SharedRun {
     run: PoolRun,
@@ -331,6 +337,17 @@ pub struct Exercise {
     pub stub: &'static str,
 }
 
+/// Set to a folder to make `list`, `reset` and the progress file use the exercise folders
+/// there instead of this crate's `exercises/` (the tests do, to leave a learner's files alone).
+pub const EXERCISES_DIR_ENV: &str = "WORKSHOP_EXERCISES_DIR";
+
+/// The folder holding one folder per exercise with the learner's `exercise.rs`.
+pub fn exercises_dir() -> std::path::PathBuf {
+    std::env::var_os(EXERCISES_DIR_ENV)
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises"))
+}
+
 /// Every exercise, in order.
 pub const EXERCISES: &[Exercise] = &[
     ex01::EXERCISE,
@@ -356,12 +373,9 @@ impl Exercise {
         format!("crates/workshop/exercises/{}", self.slug)
     }
 
-    /// The learner's file, `exercise.rs`, as an absolute path.
+    /// The learner's file, `exercise.rs`, in [`exercises_dir`].
     pub fn learner_file(&self) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("exercises")
-            .join(self.slug)
-            .join("exercise.rs")
+        exercises_dir().join(self.slug).join("exercise.rs")
     }
 
     /// Run every check against `variant`.

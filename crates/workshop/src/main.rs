@@ -129,7 +129,14 @@ fn run_learner(e: &Exercise, args: &[&str]) -> i32 {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/exercises/Cargo.toml");
     let mut command = Command::new(cargo);
-    command.args(["run", "--quiet", "--manifest-path", manifest, "--bin", "learner"]);
+    command.args([
+        "run",
+        "--quiet",
+        "--manifest-path",
+        manifest,
+        "--bin",
+        "learner",
+    ]);
     command.args(["--features", &format!("ex{:02}", e.number)]);
     if !cfg!(debug_assertions) {
         command.arg("--release");
@@ -147,7 +154,10 @@ fn run_learner(e: &Exercise, args: &[&str]) -> i32 {
             1
         }
         Err(err) => {
-            eprintln!("error: cannot run cargo to build exercise {}: {err}", e.number);
+            eprintln!(
+                "error: cannot run cargo to build exercise {}: {err}",
+                e.number
+            );
             1
         }
     }

@@ -201,12 +201,8 @@ mod tests {
     #[test]
     fn one_element_on_a_second_thread_is_no_real_share() {
         let probe = Probe::expecting(64);
-        two_threads().install(|| {
-            rayon::join(
-                || (0..63).for_each(|_| probe.record()),
-                || probe.record(),
-            )
-        });
+        two_threads()
+            .install(|| rayon::join(|| (0..63).for_each(|_| probe.record()), || probe.record()));
         let err = probe.parallel(64).unwrap_err();
         assert!(err.contains("fewer than two did a real share"), "{err}");
     }

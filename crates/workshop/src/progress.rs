@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// Where progress is kept.
 pub fn file() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/exercises/.progress"))
+    crate::exercises_dir().join(".progress")
 }
 
 /// A hash of a file's text (`None` when it cannot be read).

@@ -109,7 +109,11 @@ impl Speed {
         let ratio = self.ratio();
         let _ = write!(out, "  yours is {ratio:.2}x as fast as the baseline.");
         if ratio < 1.0 {
-            let _ = write!(out, " Why a correct solution can lose here: {}.", self.why_slower);
+            let _ = write!(
+                out,
+                " Why a correct solution can lose here: {}.",
+                self.why_slower
+            );
         }
         if cfg!(debug_assertions) {
             out.push_str(
@@ -162,8 +166,14 @@ mod tests {
         };
         assert_eq!(speed.ratio(), 0.5);
         let text = speed.lines();
-        assert!(text.contains("baseline: b: best 0.100 s of 3 (spread 100%)"), "{text}");
-        assert!(text.contains("yours:    y: best 0.200 s of 3 (spread 100%)"), "{text}");
+        assert!(
+            text.contains("baseline: b: best 0.100 s of 3 (spread 100%)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("yours:    y: best 0.200 s of 3 (spread 100%)"),
+            "{text}"
+        );
         assert!(text.contains("0.50x as fast"), "{text}");
         assert!(text.contains("can lose here: reasons."), "{text}");
         let faster = Speed {

@@ -47,7 +47,12 @@ fn shared_pairs(pairs: &[Pair]) -> Result<[SharedArray; 3], String> {
     Ok([a, b, c])
 }
 
-fn shm_pool(a: &SharedArray, b: &SharedArray, c: &SharedArray, workers: usize) -> Result<Pool, String> {
+fn shm_pool(
+    a: &SharedArray,
+    b: &SharedArray,
+    c: &SharedArray,
+    workers: usize,
+) -> Result<Pool, String> {
     Pool::builder(ROLE)
         .workers(workers)
         .env(INPUTS_A_ENV, a.descriptor())
@@ -59,7 +64,10 @@ fn shm_pool(a: &SharedArray, b: &SharedArray, c: &SharedArray, workers: usize) -
 
 fn fill_in_parent(products: &mut SharedArray, pairs: &[Pair]) {
     for (t, (a, b)) in pairs.iter().enumerate() {
-        products.view_mut().index_axis_mut(Axis(0), t).assign(&a.dot(b));
+        products
+            .view_mut()
+            .index_axis_mut(Axis(0), t)
+            .assign(&a.dot(b));
     }
 }
 
@@ -120,11 +128,19 @@ fn ex04_copying_pool(pairs: &[Pair], workers: usize) -> Result<SharedRun, String
         .workers(workers)
         .spawn()
         .map_err(text)?;
-    let run = PoolRun::run(pool, workshop::task_list(pairs), pairs.len().div_ceil(workers))
-        .map_err(text)?;
+    let run = PoolRun::run(
+        pool,
+        workshop::task_list(pairs),
+        pairs.len().div_ceil(workers),
+    )
+    .map_err(text)?;
     let n = pairs[0].0.nrows();
     let mut products = SharedArray::create(&[pairs.len(), n, n]).map_err(text)?;
-    for (t, c) in steps::unpack(run.results(), workers).products.iter().enumerate() {
+    for (t, c) in steps::unpack(run.results(), workers)
+        .products
+        .iter()
+        .enumerate()
+    {
         products.view_mut().index_axis_mut(Axis(0), t).assign(c);
     }
     Ok(SharedRun::new(run, products))
@@ -194,14 +210,22 @@ fn ex06_hand_edited_answer() -> Result<(), String> {
 fn caught(name: &str, exercise: &Exercise, check: &str, reason: &str) -> Result<String, String> {
     let outcomes = exercise.run(Variant::Learner, Mode::Learner);
     if outcomes.iter().all(Outcome::passed) {
-        return Err(format!("{name}: passed every check of exercise {}", exercise.number));
+        return Err(format!(
+            "{name}: passed every check of exercise {}",
+            exercise.number
+        ));
     }
     let (_, outcome) = exercise
         .checks
         .iter()
         .zip(&outcomes)
         .find(|(c, _)| c.name == check)
-        .ok_or_else(|| format!("{name}: exercise {} has no check `{check}`", exercise.number))?;
+        .ok_or_else(|| {
+            format!(
+                "{name}: exercise {} has no check `{check}`",
+                exercise.number
+            )
+        })?;
     match outcome {
         Outcome::Fail(why) if why.contains(reason) => Ok(format!("`{check}`: {why}")),
         other => Err(format!(

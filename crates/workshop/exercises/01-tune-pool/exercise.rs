@@ -1,9 +1,9 @@
 //! Exercise 1: tune a process pool. Run `cargo run -p workshop -- check 1`.
 
-use workshop::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
 use workload::steps::MATMUL_ROLE;
+use workshop::PoolRun;
 
 // ANCHOR: stub
 /// Multiply every pair of `tasks` (`[A, B]` each) on a process pool tuned for a machine with

@@ -1,10 +1,10 @@
 //! Exercise 1, attempted sequentially: one worker does every task in one chunk. The products
 //! are right; the checks on workers and chunks catch it.
 
-use workshop::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
 use workload::steps::MATMUL_ROLE;
+use workshop::PoolRun;
 
 /// Multiply every pair on a "pool" of one worker.
 pub fn tuned_pool(tasks: Arc<[Item]>, _cores: usize) -> Result<PoolRun, PoolError> {

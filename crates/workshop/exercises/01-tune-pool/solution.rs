@@ -1,9 +1,9 @@
 //! Exercise 1, solved: one worker per core, one chunk per worker.
 
-use workshop::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
 use workload::steps::MATMUL_ROLE;
+use workshop::PoolRun;
 
 // ANCHOR: solution
 /// Multiply every pair of `tasks` (`[A, B]` each) on a process pool tuned for a machine with

@@ -1,10 +1,10 @@
 //! Exercise 4, solved: the matrices live in shared memory; the pipes carry task numbers.
 
-use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
-use workshop::{text, Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
+use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: solution
 /// Multiply every pair on a pool of `workers` processes that read the inputs from shared

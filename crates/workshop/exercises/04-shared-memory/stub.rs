@@ -1,11 +1,11 @@
 //! Exercise 4: move the inputs to shared memory so nothing is copied through the pipes.
 //! Run `cargo run -p workshop -- check 4`.
 
-use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
-use workshop::{text, Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
+use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: stub
 /// Multiply every pair on a pool of `workers` processes that read the inputs from shared

@@ -2,13 +2,13 @@
 //! Write `measure`, check it with `cargo run -p workshop -- check 6`, then run
 //! `cargo run --release -p workshop -- measure` and name the crossover in `answer.json`.
 
-use workshop::answer::Row;
-use workshop::text;
 use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
 use workload::steps::{self, MATMUL_ROLE};
+use workshop::answer::Row;
+use workshop::text;
 
 // ANCHOR: stub
 /// Time `tasks` products of `size x size` matrices twice on the same pairs: the sequential

@@ -1,62 +1,77 @@
-//! Workshop exercises that check themselves.
+//! Workshop exercises that check themselves, and a checker that cannot be fooled by what the
+//! checked code says about itself.
 //!
 //! # The files of an exercise
 //!
 //! Every exercise has the same files, in `exercises/NN-name/`:
 //!
-//! * `exercise.rs`: the stub the learner edits. Its body is `todo!()`, with `// TODO:` lines
-//!   saying what to write; the part the book shows sits between `// ANCHOR: stub` markers.
+//! * `exercise.rs`: the learner's file. It starts as a copy of the stub; `reset N` copies the
+//!   stub back.
+//! * `stub.rs`: the pristine stub. Its body is `todo!()`, with `// TODO:` lines saying what to
+//!   write; the part the book shows sits between `// ANCHOR: stub` markers.
 //! * `solution.rs`: one solution, with the same signature.
 //! * `sequential.rs`: an attempt that gets every answer right without the parallel structure
-//!   the exercise is about (one worker, one thread, no pool, BLAS left at its default). It is
-//!   there to prove that the checks can tell: it must pass every correctness check and fail
-//!   at least one structure check.
-//! * `hint.md`: the hint the checker prints when a check fails, kept out of the code.
+//!   the exercise is about. It must pass every correctness check and fail a structure check.
+//! * `hint.md`: the hint the checker prints when a check fails.
 //!
-//! The three `.rs` files are modules of this crate (`#[path]` includes in `src/exNN.rs`), so
-//! one build compiles all of them, and one suite of checks per exercise runs against any of
-//! them: [`Variant`] picks which. A stub compiles because `todo!()` has every type.
+//! The pristine three (`stub.rs`, `solution.rs`, `sequential.rs`) are modules of this crate
+//! (`#[path]` includes in `src/exNN.rs`): `verify` and the tests run them, never the learner's
+//! file, so a learner's work never breaks `cargo test`. The files name this crate
+//! `workshop::`, which works both here and in the learner's program.
+//!
+//! # The learner's program
+//!
+//! `cargo run -p workshop -- check N` builds `exercises/learner.rs` (package
+//! `workshop-exercises`) with the one feature `exNN`, so it compiles exercise N's `exercise.rs`
+//! and nothing else: an exercise that does not compile names itself and stops no other. The
+//! program installs the learner's function in the exercise's [`Slot`] and runs the checks on
+//! [`Variant::Learner`]. Built without a feature, as the workspace's tests and clippy build it,
+//! it holds no learner code. Building one small binary takes seconds and needs no network, and
+//! only one exercise is ever recompiled, which suits a two-core laptop.
 //!
 //! # The checks
 //!
-//! A [`Check`] is a function that runs one variant on small, awkward inputs and returns
-//! `Err(what went wrong)`. [`Kind::Correctness`] checks compare with the sequential reference
-//! (products are exact in `f64`, so with `==`); [`Kind::Structure`] checks look at how the
-//! work was done: the workers a pool had and which of them computed tasks, the chunks it sent,
-//! the BLAS threads inside workers or rayon tasks, the bytes that went through pipes, the
-//! shared memory left behind. Nothing is timed in a check.
+//! A [`Check`] runs one variant on fixed awkward inputs plus one case drawn from a seed
+//! ([`rng`]; `check --seed S` repeats a run) and returns `Err(what went wrong, in which case)`.
+//! [`Kind::Correctness`] checks compare with the sequential reference (products are exact in
+//! `f64`, so with `==`); [`Kind::Structure`] checks look at how the work was done, from
+//! evidence the checked code cannot make up:
 //!
-//! Rayon checks must see two threads at work, deterministically. The checker hands the
-//! learner's code an instrumented function ([`probe::Probe`]): the first call on a rayon
-//! thread waits until a call on a second rayon thread arrives (a rendezvous, so a parallel
-//! implementation always shows two threads), and gives up after a few seconds when none does
-//! (so a one-thread implementation fails instead of hanging). Calls off rayon's threads never
-//! wait.
+//! * pools: procpool's process-wide counters ([`procpool::evidence`], read by [`observe`]
+//!   around the call): worker processes started and their roles, chunks and tasks per worker
+//!   pid, bytes through the pipes. A [`PoolRun`] holds results only [`PoolRun::run`] put there,
+//!   straight from real workers.
+//! * shared memory: each worker reports the segment it wrote, the task and a checksum of the
+//!   product ([`shm::Wrote`]), which must match the array returned.
+//! * rayon: an instrumented function ([`probe::Probe`]) that records which rayon thread made
+//!   each call. Its rendezvous makes a parallel implementation show two threads every time, and
+//!   a thread counts only if it did a real share of the calls.
+//! * exercise 6: the learner's table must agree with itself, and the row that decides the
+//!   crossover is measured again before the answer is accepted.
 //!
-//! Exercises that use worker processes need a program that can be a worker: every `main` in
-//! this crate (the `workshop` binary and the `verify` test, which has its own `main`) calls
-//! [`serve_workers`] first, and pools re-execute the current program, so the learner's
-//! `Pool::builder(role)` works unchanged in both.
+//! Nothing is timed in a check. Exercises that use worker processes need a program that can be
+//! a worker: every `main` here calls [`serve_workers`] first, and pools re-execute the current
+//! program.
 //!
 //! # The commands
 //!
-//! * `cargo run -p workshop -- check N`: runs exercise N's checks on the learner's
-//!   `exercise.rs` in this process (the build just compiled their code into it), catching a
-//!   panic per check. A `todo!()` means "not solved yet"; any failure prints the hint and
-//!   exits 1. When every check passes it times the learner's code once against the sequential
-//!   reference at a moderate size and prints the ratio: advice, never pass or fail.
-//! * `cargo run -p workshop -- verify` (run by CI, and by the `verify` test): every stub fails
-//!   every check as unsolved, every solution passes every check, every sequential attempt
-//!   passes the correctness checks and fails a structure check.
-//! * `cargo run --release -p workshop -- measure`: exercise 6's measurement, written to its
-//!   answer file.
+//! * `list`: every exercise, done / pending / not started, and the count. An exercise is done
+//!   when `check` passed on its `exercise.rs` as it is now ([`progress`]).
+//! * `check [N]`: the learner's exercise N, or the next one not done. A `todo!()` means "not
+//!   solved yet"; a failure prints the hint and exits 1. A pass prints the advisory speed line
+//!   ([`speed`]).
+//! * `check N --against stub|solution|sequential`: the pristine copies, in this process.
+//! * `watch`: `check`, then again whenever an exercise file is saved. `reset N`: the stub back.
+//! * `verify` (CI, and the `verify` test): every stub unsolved, every solution passing, every
+//!   sequential attempt caught.
+//! * `measure`: exercise 6's measurement, written to its answer file (never over a named
+//!   crossover without `--force`).
 //!
 //! Before running checks, [`prepare_process`] removes the BLAS thread variables from this
 //! process's environment, so workers start with OpenBLAS's default (all cores) unless the code
-//! under test limits them: otherwise a pool that forgets the limit could pass on a machine
-//! whose environment happens to set it. It also sizes rayon's global pool to at least two
-//! threads. On a machine with one core the BLAS checks cannot tell one thread from the
-//! default, and `verify` says so by failing.
+//! under test limits them, and sizes rayon's global pool to at least two threads. On a machine
+//! with one core the BLAS checks cannot tell one thread from the default, and `verify` says so
+//! by failing.
 
 #![cfg(unix)]
 

@@ -21,7 +21,8 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     //       `starmap` the task list (`matmul::into_tasks`) in one chunk per worker, read
     //       `pool.stats()`, then `pool.close()`.
     // TODO: compare the pool's products (`steps::unpack(&results, workers).products`) with the
-    //       sequential ones, and return a `Row` with both times and `stats.bytes_moved()`.
+    //       sequential ones, and return
+    //       `Row { size, sequential_seconds, pool_seconds, pool_bytes: stats.bytes_moved() }`.
     todo!()
 }
 // ANCHOR_END: stub

@@ -4,14 +4,14 @@
 //! so this plain loop is the baseline every later step must beat.
 
 use indicatif::ProgressIterator;
-use workload::{report::progress, steps, MatmulArgs};
+use workload::{phases, report::progress, MatmulArgs};
 
 const STEP: &str = "01-sequential";
 const ABOUT: &str = "a plain loop; OpenBLAS uses its own threads inside each product";
 
 fn main() {
     let args = MatmulArgs::parse_for(STEP, ABOUT, false);
-    let mut report = steps::start(STEP, ABOUT, &args, 0);
+    let mut report = phases::start(STEP, ABOUT, &args, 0);
     // ANCHOR: create
     // a = [ones((n, n)) for _ in range(tasks)], likewise b
     let pairs = report.phase("create arrays", || {
@@ -33,5 +33,5 @@ fn main() {
     report.took();
 
     let views: Vec<_> = products.iter().map(|c| c.view()).collect();
-    steps::finish(report, &pairs[..], &views);
+    phases::finish(report, &pairs[..], &views);
 }

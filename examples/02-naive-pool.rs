@@ -1,12 +1,14 @@
-//! Step 2: the same products on a process pool with Python's defaults.
+//! Steps 2-4: the products on a process pool, one listing in three configurations.
 //!
-//! One worker per logical CPU, chunksize = ceil(tasks / (4 x workers)). Every pair goes to a
-//! worker through a pipe and every product comes back the same way: the copies are the cost.
-//! The pool itself is shared by steps 2-4 (`workload::steps::matmul_on_pool`); what differs
-//! between them is only how it is configured.
+//! Every pair goes to a worker through a pipe and every product comes back the same way:
+//! those copies are the pool's cost. Step 2 (`02-naive-pool`) takes Python's defaults, step 3
+//! (`03-tuned-pool`) the tutorial's tuning, step 4 (`04-pool-one-blas-thread`) adds one BLAS
+//! thread per worker; `diff` two of them to see the step's lesson.
 
-use procpool::{default_chunksize, default_workers};
-use workload::{steps, MatmulArgs};
+use procpool::Pool;
+use std::sync::Arc;
+use workload::workers::{self, MATMUL_ROLE};
+use workload::{matmul, phases, MatmulArgs};
 
 const STEP: &str = "02-naive-pool";
 const ABOUT: &str =
@@ -14,18 +16,38 @@ const ABOUT: &str =
 
 fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
-    procpool::serve_if_worker(steps::MATMUL_ROLE, steps::multiply_in_worker);
-
-    // ANCHOR: defaults
+    procpool::serve_if_worker(MATMUL_ROLE, workers::multiply_in_worker);
     let args = MatmulArgs::parse_for(STEP, ABOUT, true);
-    // Pool() starts os.cpu_count() workers
-    let workers = args.workers.unwrap_or_else(default_workers);
-    // starmap's default chunksize: ceil(tasks / (4 * workers))
-    let chunksize = args
-        .chunksize
-        .unwrap_or_else(|| default_chunksize(args.tasks, workers));
-    // ANCHOR_END: defaults
 
-    // create the pairs, multiply them on the pool, report the copies, verify every product
-    steps::matmul_on_pool(STEP, ABOUT, &args, workers, chunksize, Vec::new());
+    // ANCHOR: config
+    // the workers inherit BLAS's default thread count
+    let env: Vec<(&str, String)> = Vec::new();
+    // Pool() starts os.cpu_count() workers; starmap's chunksize is ceil(tasks / (4 * workers))
+    let workers = args.workers.unwrap_or_else(procpool::default_workers);
+    let chunksize = (args.chunksize).unwrap_or(procpool::default_chunksize(args.tasks, workers));
+    // ANCHOR_END: config
+
+    let extra = workers::pool_extra_matrices(workers, chunksize); // the chunks the workers hold
+    let mut report = phases::start(STEP, ABOUT, &args, extra);
+    // a = [np.random.rand(n, n) for _ in range(tasks)], likewise b
+    let pairs = report.phase("create arrays", || {
+        matmul::make_pairs(args.tasks, args.size)
+    });
+    let tasks: Arc<[_]> = matmul::into_tasks(pairs).into(); // the pool reads them in place
+
+    // ANCHOR: pool
+    // with Pool(workers) as pool:  -- each worker is this program again, in worker mode
+    let builder = Pool::builder(MATMUL_ROLE).workers(workers).envs(env);
+    let mut pool = phases::start_pool(&mut report, builder, chunksize);
+    //     results = pool.starmap(operation, zip(a, b), chunksize)
+    let results = report.phase("compute", || pool.starmap(tasks.clone(), chunksize));
+    let results = results.unwrap_or_else(|e| phases::fail(e));
+    // ANCHOR_END: pool
+    report.took();
+
+    // each result carries the BLAS thread count OpenBLAS had in the worker that computed it
+    let unpacked = workers::unpack(&results, workers);
+    let array_bytes = workers::matmul_array_bytes(args.tasks, args.size);
+    phases::close_pool(&mut report, pool, chunksize, &unpacked.threads, array_bytes);
+    phases::finish(report, &tasks[..], &unpacked.products);
 }

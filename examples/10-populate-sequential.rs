@@ -5,7 +5,7 @@
 
 use ndarray::Array1;
 use workload::populate::{self, element};
-use workload::PopulateArgs;
+use workload::{phases, PopulateArgs};
 
 const STEP: &str = "10-populate-sequential";
 const ABOUT: &str = "a plain loop over the indices, on one core";
@@ -13,7 +13,7 @@ const ABOUT: &str = "a plain loop over the indices, on one core";
 fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, false);
     let (len, work) = (args.len, args.work);
-    let mut report = populate::start(STEP, ABOUT, &args, len, 1, populate::ELEMENT_BYTES);
+    let mut report = phases::start_populate(STEP, ABOUT, &args, len, 1, populate::ELEMENT_BYTES);
 
     // ANCHOR: loop
     let array = report.phase("fill", || {
@@ -29,5 +29,5 @@ fn main() {
     report.took();
 
     let whole = populate::slices(len, 1);
-    populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &whole);
+    phases::finish_populate(report, array.as_slice().unwrap_or(&[]), len, work, &whole);
 }

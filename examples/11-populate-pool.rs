@@ -7,7 +7,7 @@
 use ndarray::Array1;
 use procpool::{default_workers, Item, Pool};
 use workload::populate;
-use workload::{steps, PopulateArgs};
+use workload::{phases, PopulateArgs};
 
 const STEP: &str = "11-populate-pool";
 const ABOUT: &str = "worker processes build sub-arrays, send them back, the parent concatenates";
@@ -33,7 +33,7 @@ fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
-    let mut report = populate::start(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
+    let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
 
     // ANCHOR: pool
     // indices = [(i * chunk_size, chunk_size, base_value) for i in range(num_processes)]
@@ -43,16 +43,16 @@ fn main() {
         .map(|r| populate::slice_task(r, work))
         .collect();
     // with mp.Pool(num_processes) as pool:
-    let mut pool = steps::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
+    let mut pool = phases::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
     //     subarrays = pool.map(populate_subarray, indices)
     let subarrays = report.phase("fill", || pool.starmap(tasks, 1));
-    let subarrays = subarrays.unwrap_or_else(|e| steps::fail(e));
+    let subarrays = subarrays.unwrap_or_else(|e| phases::fail(e));
     // return np.concatenate(subarrays)
     let array = report.phase("concatenate", || populate::concatenate(&subarrays));
-    let array = array.unwrap_or_else(|e| steps::fail(e));
+    let array = array.unwrap_or_else(|e| phases::fail(e));
     // ANCHOR_END: pool
     report.took();
 
-    steps::stop_pool(&mut report, pool, 1, len as u64 * populate::ELEMENT_BYTES);
-    populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &slices);
+    phases::stop_pool(&mut report, pool, 1, len as u64 * populate::ELEMENT_BYTES);
+    phases::finish_populate(report, array.as_slice().unwrap_or(&[]), len, work, &slices);
 }

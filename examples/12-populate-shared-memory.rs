@@ -6,7 +6,7 @@
 use procpool::{default_workers, Item, Pool};
 use shmem::{Attached, SharedArray};
 use workload::populate;
-use workload::{steps, PopulateArgs};
+use workload::{phases, PopulateArgs};
 
 const STEP: &str = "12-populate-shared-memory";
 const ABOUT: &str = "worker processes write their slices into one array in shared memory";
@@ -33,7 +33,7 @@ fn main() {
     // A worker maps the shared array before it tells the pool it is ready, then serves slices.
     if procpool::is_worker() {
         let descriptor = std::env::var(SHARED_ENV).unwrap_or_default();
-        let mut shared = Attached::open_descriptor(&descriptor).unwrap_or_else(|e| steps::fail(e));
+        let mut shared = Attached::open_descriptor(&descriptor).unwrap_or_else(|e| phases::fail(e));
         procpool::serve_if_worker(ROLE, |t, item| {
             populate_shared_subarray(&mut shared, t, item)
         });
@@ -42,19 +42,20 @@ fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
-    let mut report = populate::start(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);
+    let mut report =
+        phases::start_populate(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);
 
     // ANCHOR: shared
     // shm = shared_memory.SharedMemory(create=True, size=total_size * 8)
     let shared = report.phase("create arrays", || SharedArray::create(&[len]));
-    let mut shared = shared.unwrap_or_else(|e| steps::fail(e));
+    let mut shared = shared.unwrap_or_else(|e| phases::fail(e));
     // the workers get its name (not its bytes) in their environment
     let builder = Pool::builder(ROLE)
         .workers(workers)
         .env(SHARED_ENV, shared.descriptor());
-    let mut pool = steps::start_pool(&mut report, builder, 1);
+    let mut pool = phases::start_pool(&mut report, builder, 1);
     // every worker has mapped it (before saying it was ready): shm.unlink() can come now
-    shared.unlink().unwrap_or_else(|e| steps::fail(e));
+    shared.unlink().unwrap_or_else(|e| phases::fail(e));
     let slices = populate::slices(len, workers);
     let tasks: Vec<Item> = slices
         .iter()
@@ -62,10 +63,10 @@ fn main() {
         .collect();
     // pool.map(populate_shared_subarray, indices): the parent's view sees every write
     let done = report.phase("fill", || pool.starmap(tasks, 1));
-    done.unwrap_or_else(|e| steps::fail(e));
+    done.unwrap_or_else(|e| phases::fail(e));
     // ANCHOR_END: shared
     report.took();
 
-    steps::stop_pool(&mut report, pool, 1, 0);
-    populate::finish(report, shared.as_slice(), len, work, &slices);
+    phases::stop_pool(&mut report, pool, 1, 0);
+    phases::finish_populate(report, shared.as_slice(), len, work, &slices);
 }

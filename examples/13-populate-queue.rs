@@ -15,7 +15,7 @@
 use procpool::{default_workers, Item, Pool};
 use std::sync::Arc;
 use workload::populate;
-use workload::{steps, PopulateArgs};
+use workload::{phases, PopulateArgs};
 
 const STEP: &str = "13-populate-queue";
 const ABOUT: &str =
@@ -31,30 +31,30 @@ fn main() {
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
-    let mut report = populate::start(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
+    let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);
 
     // ANCHOR: queue
     // for i in range(total_size): task_queue.put(i)
     let tasks: Arc<[Item]> = (0..len).map(|i| populate::element_task(i, work)).collect();
-    let mut pool = steps::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
+    let mut pool = phases::start_pool(&mut report, Pool::builder(ROLE).workers(workers), 1);
     let before = pool.stats();
     let array = report.phase("fill", || {
         let results = pool.starmap(tasks, 1).map_err(|e| e.to_string())?;
         // for _ in range(total_size): idx, value = result_queue.get(); result_array[idx] = value
         populate::scatter(&results, len)
     });
-    let array = array.unwrap_or_else(|e| steps::fail(e));
+    let array = array.unwrap_or_else(|e| phases::fail(e));
     // ANCHOR_END: queue
     report.took();
 
     // ANCHOR: rate
     let seconds = report.record().phase("fill").unwrap_or(0.0);
     let moved = pool.stats().since(&before);
-    populate::record_messages(&mut report, &moved, seconds, len);
+    phases::record_messages(&mut report, &moved, seconds, len);
     // ANCHOR_END: rate
     // for i in range(num_processes): task_queue.put(None), then p.join()
-    steps::stop_pool(&mut report, pool, 1, len as u64 * populate::ELEMENT_BYTES);
-    populate::finish(
+    phases::stop_pool(&mut report, pool, 1, len as u64 * populate::ELEMENT_BYTES);
+    phases::finish_populate(
         report,
         array.as_slice().unwrap_or(&[]),
         len,

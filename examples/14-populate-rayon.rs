@@ -5,7 +5,7 @@
 
 use ndarray::{Array1, Zip};
 use workload::populate::{self, element};
-use workload::{steps, PopulateArgs};
+use workload::{phases, PopulateArgs};
 
 const STEP: &str = "14-populate-rayon";
 const ABOUT: &str = "rayon threads fill one shared array with Zip::indexed(..).par_for_each";
@@ -15,12 +15,13 @@ fn main() {
     let (len, work) = (args.len, args.work);
     // One thread per logical CPU unless told otherwise, like rayon's global pool.
     let workers = args.workers.unwrap_or_else(num_cpus::get);
-    let mut report = populate::start(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);
+    let mut report =
+        phases::start_populate(STEP, ABOUT, &args, len, workers, populate::ELEMENT_BYTES);
 
     // ANCHOR: threads
     // a local pool of exactly `workers` threads (rayon's global one has one per CPU)
     let threads = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
-    let threads = threads.unwrap_or_else(|e| steps::fail(e));
+    let threads = threads.unwrap_or_else(|e| phases::fail(e));
     let array = report.phase("fill", || {
         let mut array = Array1::<f64>::zeros(len);
         // every thread writes its own elements of the one array: no copies, no messages
@@ -32,5 +33,5 @@ fn main() {
 
     // rayon splits where it likes; the verdict also samples the ends of an even split
     let edges = populate::slices(len, workers);
-    populate::finish(report, array.as_slice().unwrap_or(&[]), len, work, &edges);
+    phases::finish_populate(report, array.as_slice().unwrap_or(&[]), len, work, &edges);
 }

@@ -5,6 +5,11 @@
 mod support;
 use support::*;
 
+/// Step 05's listing itself: the test calls its `map_on_threads` with an observing `operation`.
+#[allow(dead_code)]
+#[path = "../examples/05-threads.rs"]
+mod threads_step;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Stdio};
@@ -80,15 +85,19 @@ fn rayon_threads_read_the_very_buffers_the_caller_allocated() {
             .unwrap();
         let barrier = Barrier::new(2);
         let seen = Mutex::new(Vec::new());
+        // the step's own map, with an `operation` that notes which pair it got and where
         let products = pool.install(|| {
-            matmul::multiply_par_with(&pairs, |task, a, b| {
+            threads_step::map_on_threads(&pairs, |a, b| {
                 let at = (a.as_ptr() as usize, b.as_ptr() as usize);
+                let task = addresses.iter().position(|&p| p == at);
+                let task = task.unwrap_or(usize::MAX); // a copy: no pair lies there
                 seen.lock()
                     .unwrap()
                     .push((task, std::thread::current().id(), at));
                 if task == 0 || task == 5 {
                     barrier.wait();
                 }
+                a.dot(b)
             })
         });
         let same = products == matmul::multiply_all(&pairs);
@@ -100,6 +109,7 @@ fn rayon_threads_read_the_very_buffers_the_caller_allocated() {
     tasks.sort_unstable();
     assert_eq!(tasks, (0..6).collect::<Vec<_>>(), "each pair once");
     for (task, thread, at) in &seen {
+        assert!(*task < addresses.len(), "a thread read a copy at {at:?}");
         assert_eq!(*at, addresses[*task], "task {task} read a copy");
         assert_ne!(*thread, caller, "task {task} ran on the calling thread");
     }
@@ -356,7 +366,7 @@ fn grid_runs_every_cell_and_every_cell_computes_the_sequential_products() {
     assert_eq!(grid.checksum, sequential.checksum);
     let cells = grid.extra["grid"].as_array().expect("grid");
     let cores = grid.machine.logical_cores;
-    let blas: Vec<usize> = workload::tuning::thread_counts(cores);
+    let blas: Vec<usize> = workload::cli::thread_counts(cores);
     assert_eq!(cells.len(), 2 * 2 * blas.len(), "{cells:?}");
     for outer in ["threads", "processes"] {
         for workers in [1, 3] {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use workload::Record;
 
 /// The built example binary `stem` (for example `02-naive-pool`).
-pub fn example_path(stem: &str) -> PathBuf {
+pub(crate) fn example_path(stem: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
         .parent()
@@ -27,14 +27,14 @@ pub fn example_path(stem: &str) -> PathBuf {
 }
 
 /// A command for the example `stem` with `args`, with BLAS limited to what CI can give.
-pub fn example(stem: &str, args: &[&str]) -> Command {
+pub(crate) fn example(stem: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(example_path(stem));
     cmd.args(args);
     cmd
 }
 
 /// Run `stem` with `args` and `--json`; assert it succeeded and return its record.
-pub fn run_json(stem: &str, args: &[&str]) -> Record {
+pub(crate) fn run_json(stem: &str, args: &[&str]) -> Record {
     let out = example(stem, args)
         .arg("--json")
         .output()
@@ -50,7 +50,7 @@ pub fn run_json(stem: &str, args: &[&str]) -> Record {
 }
 
 /// Assert that `out` is a usage error: exit code 2 and exactly one line on stderr.
-pub fn assert_usage_error(out: &Output, context: &str) {
+pub(crate) fn assert_usage_error(out: &Output, context: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{context}: {stderr}");
     assert_eq!(
@@ -67,7 +67,7 @@ pub fn assert_usage_error(out: &Output, context: &str) {
 }
 
 /// The worker pids on a `pool: N workers (pids [a, b]), ...` line; `None` for any other line.
-pub fn pool_pids(line: &str) -> Option<Vec<u32>> {
+pub(crate) fn pool_pids(line: &str) -> Option<Vec<u32>> {
     let rest = line.trim().strip_prefix("pool: ")?;
     let list = rest.split_once('[')?.1.split(']').next()?;
     list.split(',').map(|p| p.trim().parse().ok()).collect()
@@ -75,7 +75,7 @@ pub fn pool_pids(line: &str) -> Option<Vec<u32>> {
 
 /// Make this test process the reaper of orphaned descendants, so that a worker whose parent
 /// died becomes our child and `waitpid` can tell, without sleeping, when it is gone.
-pub fn become_subreaper() {
+pub(crate) fn become_subreaper() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: a plain prctl on this process.
@@ -85,7 +85,7 @@ pub fn become_subreaper() {
 
 /// How a worker process was found gone.
 #[derive(Debug, PartialEq)]
-pub enum Gone {
+pub(crate) enum Gone {
     /// Its own parent (the example) had reaped it.
     ReapedByItsPool,
     /// It outlived the example, became our child (see [`become_subreaper`]), and has now ended.
@@ -97,7 +97,7 @@ pub enum Gone {
 /// Once the example has been reaped, each of its workers is either already reaped by it (then
 /// it is not our child, `ECHILD`, and no longer exists, `ESRCH`) or was reparented to us, the
 /// subreaper, so `waitpid` blocks until it ends.
-pub fn wait_gone(pid: u32) -> Gone {
+pub(crate) fn wait_gone(pid: u32) -> Gone {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut status = 0;

@@ -28,6 +28,7 @@
 //! A measurement more than 25% away from its prediction is flagged, and the flag names the
 //! phase where measured and predicted differ most: the cost the model is missing.
 
+use crate::steps::{Family, Model};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use workload::report::Record;
@@ -266,14 +267,14 @@ pub fn start_seconds(cal: &Calibration, w: usize) -> f64 {
 /// `args` are the arguments the step ran with (for what its record does not carry, such as
 /// 08's `--repeats`).
 pub fn predict(cal: &Calibration, record: &Record, args: &[String]) -> Option<Prediction> {
-    let stem = record.step.as_str();
-    let num: u32 = stem.get(..2)?.parse().ok()?;
-    match num {
-        1..=6 => predict_matrix(cal, record, num),
-        7 => predict_grid(cal, record),
-        8 => predict_sweep(cal, record, args),
-        10..=14 => predict_population(cal, record, num),
-        _ => None,
+    let step = crate::steps::find(&record.step)?;
+    match step.model {
+        Model::Grid => predict_grid(cal, record),
+        Model::Sweep => predict_sweep(cal, record, args),
+        model => match step.family {
+            Family::Matrix => predict_matrix(cal, record, model),
+            Family::Population => predict_population(cal, record, model),
+        },
     }
 }
 
@@ -290,7 +291,7 @@ fn worker_threads(cal: &Calibration, record: &Record) -> usize {
         .unwrap_or(cal.default_blas_threads)
 }
 
-fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Prediction> {
+fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Prediction> {
     let n = param(record, "size")?;
     let tasks = param(record, "tasks")?;
     let c = cal.logical_cores;
@@ -313,8 +314,8 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
         })
         .or_else(|| param(record, "workers"))
         .unwrap_or(c);
-    match num {
-        1 => {
+    match model {
+        Model::Sequential => {
             let t = cal.default_blas_threads;
             let g = compute_rate(cal, n, 1, t, Workers::Threads)?;
             parts.push(part(
@@ -323,7 +324,7 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
                 format!("{tasks}·2·{n}³ flop at {g:.1} GFLOP/s ({t} BLAS threads)"),
             ));
         }
-        5 => {
+        Model::Threads => {
             // one timed pass per BLAS setting, each `tasks` products on `workers` threads
             let variants = record.extra.get("variants").and_then(Value::as_array);
             let settings: Vec<usize> = match variants {
@@ -372,7 +373,7 @@ fn predict_matrix(cal: &Calibration, record: &Record, num: u32) -> Option<Predic
                 "{workers} workers × {t} BLAS threads: {} at {g:.1} GFLOP/s",
                 regime(cal, workers, t, Workers::Processes)
             );
-            if num == 6 {
+            if model == Model::SharedMemoryPool {
                 parts.push(part("compute", products, how));
             } else {
                 // the pool's compute phase includes the copies: the parent moves every byte
@@ -479,12 +480,12 @@ fn predict_sweep(cal: &Calibration, record: &Record, args: &[String]) -> Option<
     Some(Prediction::new(parts, rows))
 }
 
-fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Prediction> {
+fn predict_population(cal: &Calibration, record: &Record, model: Model) -> Option<Prediction> {
     let len = param(record, "len")?;
     let work = param(record, "work")? as u64;
     let c = cal.logical_cores;
     let e = cal.element_seconds(work)?;
-    let w = if num == 10 {
+    let w = if model == Model::PopulateSequential {
         1
     } else {
         param(record, "workers").unwrap_or(c)
@@ -494,15 +495,20 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
     let how = format!("{len} elements × {:.1} ns / {par}", e * 1e9);
     let mut parts = Vec::new();
     let mut within = Vec::new();
-    if (11..=13).contains(&num) {
+    let pool = [
+        Model::PopulateSubarrays,
+        Model::PopulateShared,
+        Model::PopulateQueue,
+    ];
+    if pool.contains(&model) {
         parts.push(part(
             "start workers",
             start_seconds(cal, w),
             format!("⌈{w}/{c}⌉ × {:.1} ms", cal.process_start_seconds * 1e3),
         ));
     }
-    match num {
-        11 => {
+    match model {
+        Model::PopulateSubarrays => {
             // the sub-arrays come back through pipes inside the fill, then are concatenated
             let bytes = len as f64 * 8.0;
             let copies = bytes / cal.pipe_bytes_per_second;
@@ -525,7 +531,7 @@ fn predict_population(cal: &Calibration, record: &Record, num: u32) -> Option<Pr
                 format!("{:.1} MB at memcpy bandwidth", bytes / 1e6),
             ));
         }
-        13 => {
+        Model::PopulateQueue => {
             // one task and one result per element, each a message through a pipe
             let messages = 2.0 * len as f64;
             let cost = messages * cal.message_seconds;
@@ -619,38 +625,31 @@ pub fn missing_cost(record: &Record, prediction: &Prediction, measured_took: f64
     named.join("; ")
 }
 
-/// The cost a phase's gap most likely comes from.
+/// The cost a phase's gap most likely comes from: the step's own hint (its registry entry's
+/// `slow_hint`) for a slow compute or fill, else what the phase usually hides.
 fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
     let phase = if phase.starts_with("compute") {
         "compute"
     } else {
         phase
     };
-    match (phase, slower) {
-        ("compute", true) if stem.starts_with("02") || stem.starts_with("07") => {
-            "oversubscription beyond the calibrated case: spinning BLAS threads and cache thrashing"
-        }
-        ("compute", true) if stem.starts_with("05") => {
-            "the serialisation and spinning of BLAS threads under the level-3 lock"
-        }
-        ("compute", true) if stem.starts_with("01") || stem.starts_with("08") => {
-            "a BLAS rate below the calibrated one: other load on the machine, or clock changes"
-        }
-        ("compute", true) => {
+    let own = crate::steps::find(stem).and_then(|s| s.slow_hint);
+    match (phase, slower, own) {
+        ("compute" | "fill", true, Some(hint)) => hint,
+        ("compute", true, None) => {
             "contention between workers for memory bandwidth, and copies competing for the cores"
         }
-        ("fill", true) if stem.starts_with("13") => {
-            "a per-message cost above the calibrated echo: the parent dispatching one task per element"
+        ("fill", true, None) => {
+            "a per-element cost above the calibrated one (memory bandwidth, load)"
         }
-        ("fill", true) => "a per-element cost above the calibrated one (memory bandwidth, load)",
-        ("compute", false) => "overlap: copies or starts hidden behind compute",
-        ("copies", true) => "the workers' side of the pipe and framing competing for the cores",
-        ("copies", false) => "overlap of copies with the workers' compute",
-        ("start workers", _) => "the workers' own start-up (loading and OpenBLAS threads)",
-        ("create arrays", _) => "page faults of first-touch allocation",
-        ("messages", true) => "per-message scheduling and wake-up latency",
-        (_, true) => "work outside the timed phases (waiting, scheduling)",
-        (_, false) => "overlap between phases",
+        ("compute", false, _) => "overlap: copies or starts hidden behind compute",
+        ("copies", true, _) => "the workers' side of the pipe and framing competing for the cores",
+        ("copies", false, _) => "overlap of copies with the workers' compute",
+        ("start workers", _, _) => "the workers' own start-up (loading and OpenBLAS threads)",
+        ("create arrays", _, _) => "page faults of first-touch allocation",
+        ("messages", true, _) => "per-message scheduling and wake-up latency",
+        (_, true, _) => "work outside the timed phases (waiting, scheduling)",
+        (_, false, _) => "overlap between phases",
     }
 }
 

@@ -45,7 +45,7 @@ pub struct Options {
     /// Name of this machine in the results path (default: CPU model and cores).
     #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
-    /// Write here instead of book/src/results/<machine>/.
+    /// Write here instead of `book/src/results/<machine>/`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The arguments after `lab`, as given (recorded in `command.md`; not an option).

@@ -14,13 +14,49 @@ pub enum Family {
     Population,
 }
 
-/// One example binary and its lab workloads.
+/// How the lab models a step: which costs it adds up (see `model::predict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// 01: create the arrays, then every product with BLAS's default threads.
+    Sequential,
+    /// 02-04: start workers, then products plus the copies of every matrix through pipes.
+    PipedPool,
+    /// 05: one compute phase per BLAS setting, on threads that share the arrays.
+    Threads,
+    /// 06: start workers, then products in shared memory (no copies).
+    SharedMemoryPool,
+    /// 07: one row per grid cell.
+    Grid,
+    /// 08: one row per BLAS thread count.
+    Sweep,
+    /// 10: every element on one thread.
+    PopulateSequential,
+    /// 11: start workers, the fill with the sub-arrays' copies, the concatenation.
+    PopulateSubarrays,
+    /// 12: start workers, the fill in shared memory.
+    PopulateShared,
+    /// 13: start workers, the fill with two messages per element.
+    PopulateQueue,
+    /// 14: the fill on threads.
+    PopulateThreads,
+}
+
+/// One example binary and everything the lab needs to run and explain it: adding a step means
+/// adding one entry to [`STEPS`] (and its example, chapter, SUMMARY line and README row: see
+/// CONTRIBUTING.md).
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
-    /// The example's stem (`examples/<stem>.rs`).
+    /// The example's stem (`examples/<stem>.rs` or `examples/<stem>/main.rs`).
     pub stem: &'static str,
     /// Its family.
     pub family: Family,
+    /// How the lab predicts its phases.
+    pub model: Model,
+    /// Where a main phase (compute or fill) slower than predicted most likely lost its time;
+    /// `None` for the family's general reading.
+    pub slow_hint: Option<&'static str>,
+    /// The cargo feature the example needs, if any (`required-features` in `Cargo.toml`).
+    pub feature: Option<&'static str>,
     /// Arguments at the tutorial's workload (an empty list means the example's defaults).
     pub full: &'static [&'static str],
     /// Arguments for `--quick`.
@@ -32,12 +68,16 @@ pub struct Step {
 
 const fn matrix(
     stem: &'static str,
+    model: Model,
     full: &'static [&'static str],
     quick: &'static [&'static str],
 ) -> Step {
     Step {
         stem,
         family: Family::Matrix,
+        model,
+        slow_hint: None,
+        feature: None,
         full,
         quick,
         sweep: &[],
@@ -46,6 +86,7 @@ const fn matrix(
 
 const fn population(
     stem: &'static str,
+    model: Model,
     full: &'static [&'static str],
     quick: &'static [&'static str],
     sweep: &'static [&'static str],
@@ -53,48 +94,115 @@ const fn population(
     Step {
         stem,
         family: Family::Population,
+        model,
+        slow_hint: None,
+        feature: None,
         full,
         quick,
         sweep,
     }
 }
 
+impl Step {
+    /// This step, with `hint` as its [`Step::slow_hint`].
+    const fn hint(self, hint: &'static str) -> Step {
+        Step {
+            slow_hint: Some(hint),
+            ..self
+        }
+    }
+}
+
+const OVERSUBSCRIBED: &str =
+    "oversubscription beyond the calibrated case: spinning BLAS threads and cache thrashing";
+const SLOW_BLAS: &str =
+    "a BLAS rate below the calibrated one: other load on the machine, or clock changes";
+
 /// The tutorials' matrix workload: 100 pairs of 2000x2000.
 const MATMUL_FULL: &[&str] = &["--size", "2000", "--tasks", "100"];
 const MATMUL_QUICK: &[&str] = &["--size", "500", "--tasks", "8"];
 const POPULATE_QUICK: &[&str] = &["--len", "200000"];
 
-/// Every step, in book order.
+/// Every step, in book order: the one registry of steps.
 pub const STEPS: &[Step] = &[
-    matrix("01-sequential", MATMUL_FULL, MATMUL_QUICK),
-    matrix("02-naive-pool", MATMUL_FULL, MATMUL_QUICK),
-    matrix("03-tuned-pool", MATMUL_FULL, MATMUL_QUICK),
-    matrix("04-pool-one-blas-thread", MATMUL_FULL, MATMUL_QUICK),
-    matrix("05-threads", MATMUL_FULL, MATMUL_QUICK),
-    matrix("06-shared-memory", MATMUL_FULL, MATMUL_QUICK),
+    matrix(
+        "01-sequential",
+        Model::Sequential,
+        MATMUL_FULL,
+        MATMUL_QUICK,
+    )
+    .hint(SLOW_BLAS),
+    matrix("02-naive-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK).hint(OVERSUBSCRIBED),
+    matrix("03-tuned-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK),
+    matrix(
+        "04-pool-one-blas-thread",
+        Model::PipedPool,
+        MATMUL_FULL,
+        MATMUL_QUICK,
+    ),
+    matrix("05-threads", Model::Threads, MATMUL_FULL, MATMUL_QUICK)
+        .hint("the serialisation and spinning of BLAS threads under the level-3 lock"),
+    matrix(
+        "06-shared-memory",
+        Model::SharedMemoryPool,
+        MATMUL_FULL,
+        MATMUL_QUICK,
+    ),
     // 07 and 08 choose their own (small) defaults.
     matrix(
         "07-oversubscription",
+        Model::Grid,
         &[],
         &["--size", "300", "--tasks", "8"],
-    ),
+    )
+    .hint(OVERSUBSCRIBED),
     matrix(
         "08-blas-thread-sweep",
+        Model::Sweep,
         &["--repeats", "3"],
         &["--size", "500", "--repeats", "1"],
-    ),
+    )
+    .hint(SLOW_BLAS),
     // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
-    population("10-populate-sequential", &[], POPULATE_QUICK, &[]),
-    population("11-populate-pool", &[], POPULATE_QUICK, &[]),
-    population("12-populate-shared-memory", &[], POPULATE_QUICK, &[]),
+    population(
+        "10-populate-sequential",
+        Model::PopulateSequential,
+        &[],
+        POPULATE_QUICK,
+        &[],
+    ),
+    population(
+        "11-populate-pool",
+        Model::PopulateSubarrays,
+        &[],
+        POPULATE_QUICK,
+        &[],
+    ),
+    population(
+        "12-populate-shared-memory",
+        Model::PopulateShared,
+        &[],
+        POPULATE_QUICK,
+        &[],
+    ),
     // one message per element each way: the sweep uses a tenth of the elements
     population(
         "13-populate-queue",
+        Model::PopulateQueue,
         &[],
         &["--len", "20000"],
         &["--len", "100000"],
+    )
+    .hint(
+        "a per-message cost above the calibrated echo: the parent dispatching one task per element",
     ),
-    population("14-populate-rayon", &[], POPULATE_QUICK, &[]),
+    population(
+        "14-populate-rayon",
+        Model::PopulateThreads,
+        &[],
+        POPULATE_QUICK,
+        &[],
+    ),
 ];
 
 /// The population steps are also run at each of these `--work` values.
@@ -152,9 +260,47 @@ pub fn with_arg(args: &[String], flag: &str, value: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The stems of the examples on disk: `examples/<stem>.rs` and `examples/<stem>/main.rs`.
+    fn examples_on_disk() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut stems: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter_map(|path| {
+                let name = path.file_name()?.to_str()?.to_string();
+                if path.is_dir() {
+                    path.join("main.rs").is_file().then_some(name)
+                } else {
+                    name.strip_suffix(".rs").map(str::to_string)
+                }
+            })
+            .collect();
+        stems.sort();
+        stems
+    }
+
+    #[test]
+    fn the_registry_and_the_examples_name_the_same_steps() {
+        let mut registered: Vec<String> = STEPS.iter().map(|s| s.stem.to_string()).collect();
+        registered.sort();
+        let on_disk = examples_on_disk();
+        let unregistered: Vec<_> = on_disk.iter().filter(|s| !registered.contains(s)).collect();
+        let missing: Vec<_> = registered.iter().filter(|s| !on_disk.contains(s)).collect();
+        assert!(
+            unregistered.is_empty(),
+            "examples with no entry in STEPS: {unregistered:?}"
+        );
+        assert!(
+            missing.is_empty(),
+            "entries in STEPS with no example: {missing:?}"
+        );
+    }
+
     #[test]
     fn every_stem_is_listed_once_and_found_by_number() {
-        assert_eq!(STEPS.len(), 13);
+        let mut stems: Vec<&str> = STEPS.iter().map(|s| s.stem).collect();
+        stems.dedup();
+        assert_eq!(stems.len(), STEPS.len(), "a stem listed twice in a row");
         for s in STEPS {
             assert_eq!(find(s.stem).unwrap().stem, s.stem);
             assert_eq!(find(&s.stem[..2]).unwrap().stem, s.stem);

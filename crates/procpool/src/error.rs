@@ -65,14 +65,21 @@ impl fmt::Display for Status {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
     /// The handler returned `Err(message)` for this task, or panicked on it.
-    Task { task: usize, message: String },
+    Task {
+        /// The task's index.
+        task: usize,
+        /// What the handler said (or the panic's message).
+        message: String,
+    },
     /// The process ended when it should not have: its stream closed or a write to it failed,
     /// and this is how it ended.
     Ended(Status),
     /// It broke the protocol (malformed, truncated or oversized frame, or one out of place).
     /// `then` is how it ended, if it had; `None` means it was still running and was killed.
     Protocol {
+        /// What was wrong with the frame.
         problem: String,
+        /// How the worker ended, if it had.
         then: Option<Status>,
     },
     /// It closed its output but was still running a moment later (it was killed).
@@ -149,15 +156,22 @@ pub enum PoolError {
     InvalidArgument(String),
     /// Starting worker `worker` failed.
     Spawn {
+        /// The worker's index.
         worker: usize,
+        /// The program it was to run.
         program: PathBuf,
+        /// Why it did not start.
         error: String,
     },
     /// Worker `worker` (process `pid`) failed; every worker has been killed and reaped.
     Worker {
+        /// The worker's index.
         worker: usize,
+        /// Its process id.
         pid: u32,
+        /// What the pool was doing with it.
         stage: Stage,
+        /// What it did wrong.
         failure: Failure,
     },
     /// The pool was shut down by an earlier error.

@@ -82,13 +82,28 @@ impl fmt::Display for Kind {
 #[derive(Debug)]
 pub enum Frame {
     /// A chunk of tasks whose indices start at `first`.
-    Tasks { first: usize, items: Vec<Item> },
+    Tasks {
+        /// The index of the chunk's first task.
+        first: usize,
+        /// The tasks' items, in order.
+        items: Vec<Item>,
+    },
     /// The results of the chunk whose first task is `first`.
-    Results { first: usize, items: Vec<Item> },
+    Results {
+        /// The index of the chunk's first task.
+        first: usize,
+        /// The results, in task order.
+        items: Vec<Item>,
+    },
     /// Exit now.
     Stop,
     /// Task `task` failed with `message`.
-    Error { task: usize, message: String },
+    Error {
+        /// The failed task's index.
+        task: usize,
+        /// Why it failed.
+        message: String,
+    },
     /// The worker is up.
     Ready,
 }
@@ -112,9 +127,19 @@ pub enum FrameError {
     /// The stream ended cleanly, before the first byte of a frame.
     Closed,
     /// The stream ended inside a frame, after `received` of `expected` bytes.
-    Truncated { received: u64, expected: u64 },
+    Truncated {
+        /// Bytes read before the end.
+        received: u64,
+        /// Bytes the frame announced.
+        expected: u64,
+    },
     /// The length prefix announced more than the limit; nothing was allocated.
-    Oversized { declared: u64, max: u64 },
+    Oversized {
+        /// Bytes the length prefix announced.
+        declared: u64,
+        /// The most a frame may hold.
+        max: u64,
+    },
     /// The payload does not follow the format.
     Malformed(String),
     /// Reading failed.

@@ -74,27 +74,53 @@ pub const INTERRUPTED_EXIT_CODE: i32 = 130;
 #[derive(Debug)]
 pub enum ShmError {
     /// The shape's element count or byte size overflows `usize` or `off_t`.
-    TooLarge { shape: Vec<usize> },
+    TooLarge {
+        /// The shape asked for.
+        shape: Vec<usize>,
+    },
     /// `/dev/shm` has less free space than the array needs.
-    NoSpace { needed: u64, available: u64 },
+    NoSpace {
+        /// Bytes the array needs.
+        needed: u64,
+        /// Bytes free in `/dev/shm`.
+        available: u64,
+    },
     /// `create_named` was given a name that already exists.
-    Exists { name: String },
+    Exists {
+        /// The name.
+        name: String,
+    },
     /// `open` was given a name that does not exist (or was already unlinked).
-    NotFound { name: String },
+    NotFound {
+        /// The name.
+        name: String,
+    },
     /// The object's size does not match the shape the caller expects.
     SizeMismatch {
+        /// The object's name.
         name: String,
+        /// Bytes the shape needs.
         expected: u64,
+        /// Bytes the object has.
         actual: u64,
     },
     /// A name that POSIX shared memory does not accept (`/` then no other `/`, no NUL).
-    BadName { name: String },
+    BadName {
+        /// The name given.
+        name: String,
+    },
     /// A descriptor string that is not `name:dim0xdim1...`.
-    BadDescriptor { descriptor: String },
+    BadDescriptor {
+        /// The descriptor given.
+        descriptor: String,
+    },
     /// Any other operating-system error, with the call that failed.
     Os {
+        /// The call that failed (`shm_open`, `mmap`, ...).
         op: &'static str,
+        /// The object's name.
         name: String,
+        /// The operating system's error.
         source: io::Error,
     },
 }

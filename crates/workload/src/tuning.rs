@@ -1,24 +1,13 @@
-//! Thread counts, GFLOP/s and the tables of the steps that tune threads (05, 07, 08), and the
-//! explanation step 05 prints from what it measured.
+//! What the steps that tune BLAS threads (05, 07, 08) share: GFLOP/s, the tables, the grid
+//! cells and their checks, and the explanation step 05 prints from what it measured (tested
+//! here, beside the numbers it reads). Step 07's grid and step 08's sweep live in their
+//! examples.
 
-use crate::matmul::{self, Pairs};
-use crate::report::Report;
-use crate::shared::CellRun;
+use crate::matmul;
 use blasctl::ThreadLimit;
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde::Serialize;
 use std::time::Instant;
-
-/// The thread counts to try up to `max`: the powers of two below it, then `max` itself
-/// (`1, 2, 4, 6` for 6), so that large machines get a short list that still ends at `max`.
-pub fn thread_counts(max: usize) -> Vec<usize> {
-    let max = max.max(1);
-    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
-        .take_while(|&n| n < max)
-        .collect();
-    counts.push(max);
-    counts
-}
 
 /// GFLOP/s of `tasks` products of `n x n` matrices done in `seconds`.
 pub fn gflops(n: usize, tasks: usize, seconds: f64) -> f64 {
@@ -189,206 +178,6 @@ impl std::fmt::Display for Checks {
     }
 }
 
-/// Step 07's grid as it fills: every cell's time and GFLOP/s, and the checks of its products.
-#[derive(Debug, Default)]
-pub struct Grid {
-    size: usize,
-    tasks: usize,
-    cells: Vec<Cell>,
-    checks: Checks,
-    verify_seconds: f64,
-    start_seconds: f64,
-}
-
-impl Grid {
-    /// An empty grid for `tasks` products of `n x n`.
-    pub fn new(size: usize, tasks: usize) -> Grid {
-        Grid {
-            size,
-            tasks,
-            ..Grid::default()
-        }
-    }
-
-    /// Record a cell, then verify its products and the BLAS threads its workers reported.
-    pub fn record<P: Pairs + ?Sized>(
-        &mut self,
-        (outer, outer_workers, blas_threads): (&'static str, usize, usize),
-        run: &CellRun,
-        pairs: &P,
-        products: &[ArrayView2<f64>],
-    ) {
-        let gflops = gflops(self.size, self.tasks, run.seconds);
-        let start = Instant::now();
-        let label = format!("{outer} x{outer_workers}, BLAS {blas_threads}");
-        let verdict = matmul::verify(pairs, products);
-        let checksum = matmul::checksum(products.iter().cloned());
-        let reported = &run.blas_threads;
-        let wrong = reported
-            .iter()
-            .any(|t| !t.is_empty() && *t != [blas_threads]);
-        let problem = wrong.then(|| format!("BLAS threads reported: {reported:?}"));
-        self.checks.record(&label, &verdict, checksum, problem);
-        self.verify_seconds += start.elapsed().as_secs_f64();
-        self.start_seconds += run.start_seconds;
-        self.cells.push(Cell {
-            outer,
-            outer_workers,
-            blas_threads,
-            seconds: run.seconds,
-            gflops,
-        });
-    }
-
-    /// Seconds spent in the products, over all cells.
-    pub fn compute_seconds(&self) -> f64 {
-        self.cells.iter().map(|c| c.seconds).sum()
-    }
-
-    /// Seconds spent starting and stopping worker processes, over all cells.
-    pub fn start_seconds(&self) -> f64 {
-        self.start_seconds
-    }
-
-    /// Print the table and the best cell, record the grid, the verification and the verdict,
-    /// and finish the report (exit 1 if anything was wrong).
-    pub fn finish(self, mut report: Report, cores: usize) {
-        report.note(format!(
-            "GFLOP/s for {} products of {n}x{n} per cell (* = more threads than the {cores} \
-             logical cores)",
-            self.tasks,
-            n = self.size
-        ));
-        for line in grid_table(&self.cells, cores) {
-            println!("{line}");
-        }
-        if let Some(best) = best_cell(&self.cells) {
-            report.note(format!(
-                "best: {} x{}, BLAS {}: {:.1} GFLOP/s",
-                best.outer, best.outer_workers, best.blas_threads, best.gflops
-            ));
-        }
-        report.add_phase("verify", self.verify_seconds);
-        report.extra("grid", &self.cells);
-        let checksum = self.checks.checksum();
-        report.verdict(self.checks.ok(), &self.checks, checksum);
-        report.finish();
-    }
-}
-
-/// Step 08's sweep as it fills: the best time at each BLAS thread count, every product checked.
-#[derive(Debug)]
-pub struct Sweep {
-    size: usize,
-    default_threads: usize,
-    points: Vec<SweepPoint>,
-    checks: Checks,
-    compute_seconds: f64,
-    verify_seconds: f64,
-}
-
-impl Sweep {
-    /// An empty sweep of `n x n` products; remembers BLAS's current (default) thread count.
-    pub fn new(size: usize) -> Sweep {
-        Sweep {
-            size,
-            default_threads: blasctl::num_threads(),
-            points: Vec::new(),
-            checks: Checks::default(),
-            compute_seconds: 0.0,
-            verify_seconds: 0.0,
-        }
-    }
-
-    /// Record one timed product on `blas_threads` threads and verify it.
-    pub fn record(
-        &mut self,
-        blas_threads: usize,
-        seconds: f64,
-        pair: &(Array2<f64>, Array2<f64>),
-        product: ArrayView2<f64>,
-    ) {
-        let start = Instant::now();
-        let verdict = matmul::verify(std::slice::from_ref(pair), &[product]);
-        let checksum = matmul::checksum([product]);
-        let label = format!("BLAS {blas_threads}");
-        self.checks.record(&label, &verdict, checksum, None);
-        self.verify_seconds += start.elapsed().as_secs_f64();
-        self.compute_seconds += seconds;
-        let point = SweepPoint {
-            blas_threads,
-            seconds,
-            gflops: gflops(self.size, 1, seconds),
-        };
-        match self
-            .points
-            .iter_mut()
-            .find(|p| p.blas_threads == blas_threads)
-        {
-            Some(best) if best.seconds > seconds => *best = point,
-            Some(_) => {}
-            None => self.points.push(point),
-        }
-    }
-
-    /// Seconds spent in the products, every repeat included.
-    pub fn compute_seconds(&self) -> f64 {
-        self.compute_seconds
-    }
-
-    /// The thread count with the most GFLOP/s.
-    pub fn best(&self) -> Option<&SweepPoint> {
-        self.points
-            .iter()
-            .max_by(|a, b| a.gflops.total_cmp(&b.gflops))
-    }
-
-    /// Print the table, name the best count against the default, record the sweep and the
-    /// verdict, and finish the report (exit 1 if anything was wrong).
-    pub fn finish(self, mut report: Report) {
-        let base = self.points.first().map_or(1.0, |p| p.gflops);
-        let header = ["BLAS threads", "seconds", "GFLOP/s", "vs first"].map(String::from);
-        let rows: Vec<Vec<String>> = (self.points.iter())
-            .map(|p| {
-                vec![
-                    p.blas_threads.to_string(),
-                    format!("{:.4}", p.seconds),
-                    format!("{:.1}", p.gflops),
-                    format!("{:.2}x", p.gflops / base),
-                ]
-            })
-            .collect();
-        for line in table(&header, &rows) {
-            println!("{line}");
-        }
-        let default = (self.points.iter()).find(|p| p.blas_threads == self.default_threads);
-        if let Some(best) = self.best() {
-            let versus = match default {
-                Some(d) if d.blas_threads == best.blas_threads => {
-                    " (BLAS's default is the best count here)".to_string()
-                }
-                Some(d) => format!(
-                    ", {:.0}% more than BLAS's default of {} thread(s) ({:.1} GFLOP/s)",
-                    100.0 * (best.gflops / d.gflops - 1.0),
-                    d.blas_threads,
-                    d.gflops
-                ),
-                None => String::new(),
-            };
-            report.note(format!(
-                "best: {} BLAS thread(s), {:.1} GFLOP/s{versus}",
-                best.blas_threads, best.gflops
-            ));
-            report.extra("best_threads", best.blas_threads);
-        }
-        report.add_phase("verify", self.verify_seconds);
-        report.extra("sweep", &self.points);
-        let checksum = self.checks.checksum();
-        report.verdict(self.checks.ok(), &self.checks, checksum);
-        report.finish();
-    }
-}
-
 /// What step 05 measured: both variants on the rayon threads, and one product alone with
 /// each BLAS setting (the yardsticks the explanation compares against).
 #[derive(Clone, Debug, PartialEq)]
@@ -539,15 +328,6 @@ pub fn explain(m: &Measured, blas: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thread_counts_are_powers_of_two_then_the_maximum() {
-        assert_eq!(thread_counts(1), vec![1]);
-        assert_eq!(thread_counts(2), vec![1, 2]);
-        assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
-        assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
-        assert_eq!(thread_counts(0), vec![1]);
-    }
 
     fn cell(outer: &'static str, w: usize, t: usize, gflops: f64) -> Cell {
         Cell {

@@ -10,7 +10,7 @@ use crate::{workers_of, Check, Exercise, Mode, Pair, PoolRun, Slot, Variant};
 use procpool::evidence::Evidence;
 use procpool::{Item, PoolError};
 use std::sync::Arc;
-use workload::{matmul, steps};
+use workload::{matmul, workers};
 
 #[path = "../exercises/01-tune-pool/sequential.rs"]
 pub mod sequential;
@@ -92,11 +92,11 @@ fn products(variant: Variant, _: Mode) -> Result<(), String> {
 fn one_worker_per_core(variant: Variant, _: Mode) -> Result<(), String> {
     each_case(variant, |c| {
         let started = c.seen.workers_started();
-        let matmul = workers_of(&c.seen, steps::MATMUL_ROLE).len();
+        let matmul = workers_of(&c.seen, workers::MATMUL_ROLE).len();
         if started != c.cores as u64 || matmul != c.cores {
             return Err(format!(
                 "{started} worker processes started ({matmul} of role {:?}), expected one per core",
-                steps::MATMUL_ROLE
+                workers::MATMUL_ROLE
             ));
         }
         Ok(())
@@ -106,7 +106,7 @@ fn one_worker_per_core(variant: Variant, _: Mode) -> Result<(), String> {
 fn one_chunk_per_worker(variant: Variant, _: Mode) -> Result<(), String> {
     each_case(variant, |c| {
         let want = chunks_one_per_worker(c.tasks, c.cores);
-        let workers = workers_of(&c.seen, steps::MATMUL_ROLE);
+        let workers = workers_of(&c.seen, workers::MATMUL_ROLE);
         let most = workers.iter().map(|w| w.1).max().unwrap_or(0);
         if c.seen.chunks() != want || most > 1 {
             return Err(format!(
@@ -121,7 +121,7 @@ fn one_chunk_per_worker(variant: Variant, _: Mode) -> Result<(), String> {
 
 fn real_pairs_reached_workers(variant: Variant, _: Mode) -> Result<(), String> {
     each_case(variant, |c| {
-        let arguments = steps::matrix_bytes_in(&matmul::into_tasks(c.pairs.clone()));
+        let arguments = workers::matrix_bytes_in(&matmul::into_tasks(c.pairs.clone()));
         let sent: u64 = c.seen.workers().values().map(|w| w.bytes_to()).sum();
         let (tasks, computed) = (c.tasks as u64, c.seen.tasks());
         if sent < arguments || computed != tasks {
@@ -136,7 +136,7 @@ fn real_pairs_reached_workers(variant: Variant, _: Mode) -> Result<(), String> {
 
 fn every_worker_busy(variant: Variant, _: Mode) -> Result<(), String> {
     each_case(variant, |c| {
-        let busy = workers_of(&c.seen, steps::MATMUL_ROLE)
+        let busy = workers_of(&c.seen, workers::MATMUL_ROLE)
             .iter()
             .filter(|w| w.2 > 0)
             .count();

@@ -6,7 +6,7 @@ use crate::{PoolRun, Slot, Variant};
 use procpool::{Pool, PoolError};
 use std::sync::Arc;
 use workload::matmul;
-use workload::steps;
+use workload::workers;
 
 #[path = "../exercises/02-one-blas-thread/sequential.rs"]
 pub mod sequential;
@@ -69,7 +69,7 @@ fn worker_count(variant: Variant, _: Mode) -> Result<(), String> {
 
 fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
     let (run, _) = run(variant, 2, 7, 33)?;
-    let reported = steps::unpack(run.results(), 2).threads;
+    let reported = workers::unpack(run.results(), 2).threads;
     if let Some((w, t)) = reported
         .iter()
         .enumerate()

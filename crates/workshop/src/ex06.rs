@@ -2,7 +2,7 @@
 
 use crate::answer::{self, Row};
 use crate::{Check, Exercise, Mode, Slot, Variant};
-use workload::steps;
+use workload::workers;
 
 #[path = "../exercises/06-pool-crossover/sequential.rs"]
 pub mod sequential;
@@ -70,7 +70,7 @@ fn ran_on_a_pool(
 ) -> Result<Row, String> {
     let (row, seen) = crate::observe(|| measure(size, tasks, workers));
     let row = row?;
-    let matrices = steps::matmul_array_bytes(tasks, size);
+    let matrices = workers::matmul_array_bytes(tasks, size);
     let moved = seen.bytes_to_workers() + seen.bytes_from_workers();
     let name = format!("measure({size}, {tasks}, {workers})");
     if seen.workers_started() != workers as u64 || moved < matrices {

@@ -100,7 +100,7 @@ use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use workload::{matmul, steps};
+use workload::{matmul, workers};
 
 pub use speed::Speed;
 
@@ -111,8 +111,9 @@ pub type Pair = (Matrix, Matrix);
 
 /// Call first in every `main` of this crate: a pool worker serves its tasks here and exits.
 pub fn serve_workers() {
-    procpool::serve_if_worker(steps::MATMUL_ROLE, steps::multiply_in_worker);
-    procpool::serve_if_worker(shm::ROLE, shm::multiply_in_shared_memory);
+    procpool::serve_if_worker(workers::MATMUL_ROLE, workers::multiply_in_worker);
+    // the shared-memory workers of exercise 4: step 06's protocol, with a report of each write
+    shm::serve_if_worker();
 }
 
 /// Make this process a fair place to check exercises (see the crate docs): BLAS variables out
@@ -585,7 +586,7 @@ pub fn same_products(pairs: &[Pair], products: &[ArrayView2<f64>]) -> Result<(),
 
 /// Check the products a pool sent back (the first array of each result).
 pub fn same_pool_products(pairs: &[Pair], run: &PoolRun) -> Result<(), String> {
-    let unpacked = steps::unpack(run.results(), 0);
+    let unpacked = workers::unpack(run.results(), 0);
     same_products(pairs, &unpacked.products)
 }
 

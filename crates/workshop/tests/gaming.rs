@@ -8,9 +8,9 @@ use ndarray::{Array1, ArrayD, Axis, IxDyn, Zip};
 use procpool::{Item, Pool, PoolError};
 use shmem::SharedArray;
 use std::sync::Arc;
-use workload::{matmul, steps};
+use workload::stacks::{self, SHARED_ROLE};
+use workload::{matmul, workers};
 use workshop::answer::{self, Row};
-use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
 use workshop::{ex01, ex04, ex05, ex06, Exercise, Mode, Outcome, Pair, PoolRun, SharedRun};
 use workshop::{text, Variant};
 
@@ -20,7 +20,7 @@ use workshop::{text, Variant};
 fn ex01_dummies(tasks: Arc<[Item]>, cores: usize) -> Result<PoolRun, PoolError> {
     let dummy = vec![ArrayD::zeros(IxDyn(&[1, 1])), ArrayD::zeros(IxDyn(&[1, 1]))];
     let dummies = vec![dummy; tasks.len()];
-    let pool = Pool::builder(steps::MATMUL_ROLE).workers(cores).spawn()?;
+    let pool = Pool::builder(workers::MATMUL_ROLE).workers(cores).spawn()?;
     PoolRun::run(pool, dummies, tasks.len().div_ceil(cores).max(1))
 }
 
@@ -28,7 +28,9 @@ fn ex01_dummies(tasks: Arc<[Item]>, cores: usize) -> Result<PoolRun, PoolError> 
 fn ex01_tuned_for_the_test(tasks: Arc<[Item]>, cores: usize) -> Result<PoolRun, PoolError> {
     let known = [(7, 2), (1, 2), (5, 3)].contains(&(tasks.len(), cores));
     let workers = if known { cores } else { 1 };
-    let pool = Pool::builder(steps::MATMUL_ROLE).workers(workers).spawn()?;
+    let pool = Pool::builder(workers::MATMUL_ROLE)
+        .workers(workers)
+        .spawn()?;
     PoolRun::run(pool, tasks.clone(), tasks.len().div_ceil(workers).max(1))
 }
 
@@ -53,11 +55,9 @@ fn shm_pool(
     c: &SharedArray,
     workers: usize,
 ) -> Result<Pool, String> {
-    Pool::builder(ROLE)
+    Pool::builder(SHARED_ROLE)
         .workers(workers)
-        .env(INPUTS_A_ENV, a.descriptor())
-        .env(INPUTS_B_ENV, b.descriptor())
-        .env(PRODUCTS_ENV, c.descriptor())
+        .envs([stacks::env(a, b, c)])
         .spawn()
         .map_err(text)
 }
@@ -91,7 +91,7 @@ fn ex04_rayon(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
 fn ex04_workers_write_elsewhere(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     let [a, b, elsewhere] = shared_pairs(pairs)?;
     let pool = shm_pool(&a, &b, &elsewhere, workers)?;
-    let tasks = vec![Item::new(); pairs.len()];
+    let tasks = stacks::task_items(pairs.len());
     let run = PoolRun::run(pool, tasks, pairs.len().div_ceil(workers)).map_err(text)?;
     let n = pairs[0].0.nrows();
     let mut products = SharedArray::create(&[pairs.len(), n, n]).map_err(text)?;
@@ -108,7 +108,7 @@ fn ex04_parent_overwrites(pairs: &[Pair], workers: usize) -> Result<SharedRun, S
         .collect();
     let [a, b, mut c] = shared_pairs(&zeros)?;
     let pool = shm_pool(&a, &b, &c, workers)?;
-    let tasks = vec![Item::new(); pairs.len()];
+    let tasks = stacks::task_items(pairs.len());
     let run = PoolRun::run(pool, tasks, pairs.len().div_ceil(workers)).map_err(text)?;
     fill_in_parent(&mut c, pairs);
     Ok(SharedRun::new(run, c))
@@ -118,13 +118,13 @@ fn ex04_parent_overwrites(pairs: &[Pair], workers: usize) -> Result<SharedRun, S
 fn ex04_chunks_of_one(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     let [a, b, c] = shared_pairs(pairs)?;
     let pool = shm_pool(&a, &b, &c, workers)?;
-    let run = PoolRun::run(pool, vec![Item::new(); pairs.len()], 1).map_err(text)?;
+    let run = PoolRun::run(pool, stacks::task_items(pairs.len()), 1).map_err(text)?;
     Ok(SharedRun::new(run, c))
 }
 
 /// Exercise 1's pool: right products, put in shared memory afterwards, every matrix copied.
 fn ex04_copying_pool(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
-    let pool = Pool::builder(steps::MATMUL_ROLE)
+    let pool = Pool::builder(workers::MATMUL_ROLE)
         .workers(workers)
         .spawn()
         .map_err(text)?;
@@ -136,7 +136,7 @@ fn ex04_copying_pool(pairs: &[Pair], workers: usize) -> Result<SharedRun, String
     .map_err(text)?;
     let n = pairs[0].0.nrows();
     let mut products = SharedArray::create(&[pairs.len(), n, n]).map_err(text)?;
-    for (t, c) in steps::unpack(run.results(), workers)
+    for (t, c) in workers::unpack(run.results(), workers)
         .products
         .iter()
         .enumerate()
@@ -178,7 +178,7 @@ fn ex06_made_up_bytes(size: usize, tasks: usize, _workers: usize) -> Result<Row,
         size,
         sequential_seconds: time(),
         pool_seconds: time(),
-        pool_bytes: steps::matmul_array_bytes(tasks, size) * 2,
+        pool_bytes: workers::matmul_array_bytes(tasks, size) * 2,
     })
 }
 

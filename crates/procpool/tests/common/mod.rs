@@ -8,15 +8,15 @@ use ndarray::{arr0, ArrayD, IxDyn};
 use procpool::{Item, Pool, PoolBuilder};
 
 /// The fixture binary whose roles the workers serve.
-pub const FIXTURE: &str = env!("CARGO_BIN_EXE_procpool-fixture");
+pub(crate) const FIXTURE: &str = env!("CARGO_BIN_EXE_procpool-fixture");
 
 /// A pool builder for the fixture's `role`.
-pub fn builder(role: &str, workers: usize) -> PoolBuilder {
+pub(crate) fn builder(role: &str, workers: usize) -> PoolBuilder {
     Pool::builder(role).workers(workers).program(FIXTURE)
 }
 
 /// Task `i`: awkward shapes, the first array always at least 1-d.
-pub fn task(i: usize) -> Item {
+pub(crate) fn task(i: usize) -> Item {
     let v = |k: usize| (i * 100 + k) as f64 * 0.5;
     let mut item = vec![ArrayD::from_shape_fn(IxDyn(&[i % 3 + 1, 2]), |ix| {
         v(ix[0] * 2 + ix[1])
@@ -35,12 +35,12 @@ pub fn task(i: usize) -> Item {
     item
 }
 
-pub fn tasks(n: usize) -> Vec<Item> {
+pub(crate) fn tasks(n: usize) -> Vec<Item> {
     (0..n).map(task).collect()
 }
 
 /// What the fixture's "work" role returns for task `i`, computed here without a pool.
-pub fn expected(i: usize, item: &Item) -> Item {
+pub(crate) fn expected(i: usize, item: &Item) -> Item {
     let mut out: Item = item
         .iter()
         .map(|a| a.mapv(|x| 2.0 * x + i as f64))
@@ -50,7 +50,7 @@ pub fn expected(i: usize, item: &Item) -> Item {
 }
 
 /// What the fixture's "work" role returns for all of `tasks`, in task order.
-pub fn expected_all(tasks: &[Item]) -> Vec<Item> {
+pub(crate) fn expected_all(tasks: &[Item]) -> Vec<Item> {
     tasks
         .iter()
         .enumerate()
@@ -61,7 +61,7 @@ pub fn expected_all(tasks: &[Item]) -> Vec<Item> {
 /// Exact bytes of a tasks or results frame, from the wire format's definition: length prefix,
 /// three header words, per item one word, per array one word plus one per dimension, then
 /// the values.
-pub fn frame_len(items: &[Item]) -> u64 {
+pub(crate) fn frame_len(items: &[Item]) -> u64 {
     let mut words = 1 + 3;
     let mut values = 0;
     for item in items {
@@ -75,7 +75,7 @@ pub fn frame_len(items: &[Item]) -> u64 {
 }
 
 /// Whether no process (not even a zombie) has this pid any more.
-pub fn gone(pid: u32) -> bool {
+pub(crate) fn gone(pid: u32) -> bool {
     // SAFETY: signal 0 only checks for existence.
     let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
     r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
@@ -83,7 +83,7 @@ pub fn gone(pid: u32) -> bool {
 
 /// Runs `f` on its own thread and fails the test if it takes longer than a generous bound:
 /// a hang becomes a failure instead of a stuck test run.
-pub fn no_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn no_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());

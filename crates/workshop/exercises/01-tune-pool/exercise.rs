@@ -2,7 +2,7 @@
 
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 use workshop::PoolRun;
 
 // ANCHOR: stub

@@ -3,7 +3,7 @@
 
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 use workshop::PoolRun;
 
 /// Multiply every pair on a "pool" of one worker.

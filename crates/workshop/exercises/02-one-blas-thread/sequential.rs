@@ -2,7 +2,7 @@
 //! products are right; the checks on workers and on BLAS threads catch it.
 
 use procpool::{Pool, PoolError};
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 
 /// One worker whose BLAS uses every core.
 pub fn start_workers(_workers: usize) -> Result<Pool, PoolError> {

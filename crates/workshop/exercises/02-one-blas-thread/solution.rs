@@ -1,7 +1,7 @@
 //! Exercise 2, solved: the limit goes on the workers' command.
 
 use procpool::{Pool, PoolError};
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 
 // ANCHOR: solution
 /// Start a pool of `workers` matrix workers (role `MATMUL_ROLE`) whose OpenBLAS runs one

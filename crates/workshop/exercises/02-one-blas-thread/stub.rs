@@ -1,7 +1,7 @@
 //! Exercise 2: start pool workers with one BLAS thread each. Run `cargo run -p workshop -- check 2`.
 
 use procpool::{Pool, PoolError};
-use workload::steps::MATMUL_ROLE;
+use workload::workers::MATMUL_ROLE;
 
 // ANCHOR: stub
 /// Start a pool of `workers` matrix workers (role `MATMUL_ROLE`) whose OpenBLAS runs one

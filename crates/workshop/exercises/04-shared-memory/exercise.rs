@@ -4,7 +4,7 @@
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
-use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workload::stacks::{self, SHARED_ROLE};
 use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: stub
@@ -13,12 +13,12 @@ use workshop::{text, Pair, PoolRun, SharedRun};
 pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, String> {
     // TODO: create three shared arrays of shape [tasks, n, n] with `SharedArray::create`,
     //       for A, B and the products, and copy each pair in (`index_axis_mut(Axis(0), t)`).
-    // TODO: start `workers` workers of role `ROLE`, passing each array's `.descriptor()` in
-    //       `INPUTS_A_ENV`, `INPUTS_B_ENV` and `PRODUCTS_ENV` with the builder's `.env(..)`.
-    // TODO: `starmap` one empty item (`Item::new()`) per task, one chunk per worker: a worker
-    //       knows its task by number and computes `C[t] = A[t] · B[t]` in place.
-    // TODO: `PoolRun::run(pool, tasks, chunksize)` runs them and stops the workers; return
-    //       `SharedRun::new(run, products)`.
+    // TODO: start `workers` workers of role `SHARED_ROLE`, passing the three arrays with the
+    //       builder's `.envs([stacks::env(&a, &b, &products)])`.
+    // TODO: run `stacks::task_items(tasks)` (task t is the number t) on the pool, one chunk
+    //       per worker, with `PoolRun::run(pool, tasks, chunksize)`: a worker computes
+    //       `C[t] = A[t] · B[t]` in place.
+    // TODO: return `SharedRun::new(run, products)`.
     todo!()
 }
 // ANCHOR_END: stub

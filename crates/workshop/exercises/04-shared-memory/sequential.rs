@@ -5,7 +5,7 @@
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
-use workshop::shm::ROLE;
+use workload::stacks::{self, SHARED_ROLE};
 use workshop::{text, Pair, PoolRun, SharedRun};
 
 /// Every product on the calling thread, written into a shared array.
@@ -18,7 +18,11 @@ pub fn multiply_shared(pairs: &[Pair], _workers: usize) -> Result<SharedRun, Str
             .index_axis_mut(Axis(0), t)
             .assign(&a.dot(b));
     }
-    let pool = Pool::builder(ROLE).workers(1).spawn().map_err(text)?;
+    let pool = Pool::builder(SHARED_ROLE)
+        .workers(1)
+        .envs([stacks::env(&products, &products, &products)])
+        .spawn()
+        .map_err(text)?;
     let run = PoolRun::run(pool, Vec::<Item>::new(), 1).map_err(text)?;
     Ok(SharedRun::new(run, products))
 }

@@ -1,9 +1,9 @@
 //! Exercise 4, solved: the matrices live in shared memory; the pipes carry task numbers.
 
 use ndarray::Axis;
-use procpool::{Item, Pool};
+use procpool::Pool;
 use shmem::SharedArray;
-use workshop::shm::{INPUTS_A_ENV, INPUTS_B_ENV, PRODUCTS_ENV, ROLE};
+use workload::stacks::{self, SHARED_ROLE};
 use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: solution
@@ -20,17 +20,15 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
         a.view_mut().index_axis_mut(Axis(0), t).assign(x);
         b.view_mut().index_axis_mut(Axis(0), t).assign(y);
     }
-    let pool = Pool::builder(ROLE)
+    // the workers map the three arrays, named in their environment, before they start
+    let pool = Pool::builder(SHARED_ROLE)
         .workers(workers)
-        .env(INPUTS_A_ENV, a.descriptor())
-        .env(INPUTS_B_ENV, b.descriptor())
-        .env(PRODUCTS_ENV, products.descriptor())
+        .envs([stacks::env(&a, &b, &products)])
         .spawn()
         .map_err(text)?;
-    // a task is its number: nothing but a frame header goes through the pipe
+    // task i is the number i: nothing else goes through the pipe
     let chunksize = pairs.len().div_ceil(workers).max(1);
-    let tasks = vec![Item::new(); pairs.len()];
-    let run = PoolRun::run(pool, tasks, chunksize).map_err(text)?;
+    let run = PoolRun::run(pool, stacks::task_items(pairs.len()), chunksize).map_err(text)?;
     Ok(SharedRun::new(run, products))
 }
 // ANCHOR_END: solution

@@ -6,7 +6,7 @@ use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
-use workload::steps::{self, MATMUL_ROLE};
+use workload::workers::{self, MATMUL_ROLE};
 use workshop::answer::Row;
 use workshop::text;
 
@@ -20,7 +20,7 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     // TODO: time the pool of exercises 1 and 2: start it (one BLAS thread per worker),
     //       `starmap` the task list (`matmul::into_tasks`) in one chunk per worker, read
     //       `pool.stats()`, then `pool.close()`.
-    // TODO: compare the pool's products (`steps::unpack(&results, workers).products`) with the
+    // TODO: compare the pool's products (`workers::unpack(&results, workers).products`) with the
     //       sequential ones, and return
     //       `Row { size, sequential_seconds, pool_seconds, pool_bytes: stats.bytes_moved() }`.
     todo!()

@@ -4,7 +4,7 @@ use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
-use workload::steps::{self, MATMUL_ROLE};
+use workload::workers::{self, MATMUL_ROLE};
 use workshop::answer::Row;
 use workshop::text;
 
@@ -32,7 +32,7 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     pool.close().map_err(text)?;
     let pool_seconds = start.elapsed().as_secs_f64();
 
-    let products = steps::unpack(&results, workers).products;
+    let products = workers::unpack(&results, workers).products;
     if products.len() != reference.len()
         || products.iter().zip(&reference).any(|(p, r)| *p != r.view())
     {

@@ -8,7 +8,6 @@
 
 use crate::checksum::Fnv;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2};
-use rayon::prelude::*;
 use std::fmt;
 
 /// Fill `m` so that entry `(i, j)` is `((offset + row_step·i + col_step·j) mod 9) - 4`.
@@ -67,31 +66,6 @@ pub fn flops(n: usize) -> f64 {
 /// The reference computation: every product on this thread, with BLAS's default threads.
 pub fn multiply_all(pairs: &[(Array2<f64>, Array2<f64>)]) -> Vec<Array2<f64>> {
     pairs.iter().map(|(a, b)| a.dot(b)).collect()
-}
-
-/// Every product on the current rayon pool's threads: each thread reads its pairs where they
-/// lie, so no array is copied on the way in. See [`multiply_par_with`].
-pub fn multiply_par(pairs: &[(Array2<f64>, Array2<f64>)]) -> Vec<Array2<f64>> {
-    multiply_par_with(pairs, |_, _, _| {})
-}
-
-/// [`multiply_par`], calling `seen(task, a, b)` on the thread that multiplies pair `task`,
-/// with the very arrays it multiplies (a test records their addresses and threads).
-pub fn multiply_par_with<F>(pairs: &[(Array2<f64>, Array2<f64>)], seen: F) -> Vec<Array2<f64>>
-where
-    F: Fn(usize, &Array2<f64>, &Array2<f64>) + Sync,
-{
-    // ANCHOR: par_iter
-    // results = list(ThreadPoolExecutor().map(operation, as, bs)): threads share the arrays
-    pairs
-        .par_iter()
-        .enumerate()
-        .map(|(task, (a, b))| {
-            seen(task, a, b);
-            a.dot(b)
-        })
-        .collect()
-    // ANCHOR_END: par_iter
 }
 
 /// A deterministic vector of small integers for Freivalds' check of task `task`.
@@ -328,12 +302,6 @@ mod tests {
         let (a4, b4) = make_pair(4, 7);
         assert_eq!(a, a4);
         assert_eq!(b, b4);
-    }
-
-    #[test]
-    fn parallel_products_equal_the_sequential_ones() {
-        let pairs = make_pairs(5, 33);
-        assert_eq!(multiply_par(&pairs), multiply_all(&pairs));
     }
 
     #[test]

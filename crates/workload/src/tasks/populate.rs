@@ -9,15 +9,9 @@
 //! `f64`: every process, thread and ordering produces bit-identical arrays, compared with `==`
 //! and hashed with [`crate::checksum`].
 
-use crate::checksum;
-use crate::cli::{parse, positive, usage_error};
-use crate::machine::{check_memory, human_bytes};
 use crate::matmul::Verdict;
-use crate::report::Report;
-use clap::Parser;
 use ndarray::{arr1, Array1, ArrayView1, Axis, Ix1};
-use procpool::{Item, TransferStats};
-use serde_json::Value;
+use procpool::Item;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -214,115 +208,6 @@ pub fn verify(array: &[f64], len: usize, work: usize, edges: &[Range<usize>]) ->
     }
 }
 
-/// The population family's arguments (steps 10-14).
-#[derive(Parser, Debug, Clone, PartialEq, Eq)]
-pub struct PopulateArgs {
-    /// Elements in the array (the tutorial's 1,000,000 by default).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_LEN, value_parser = positive)]
-    pub len: usize,
-    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
-    pub work: usize,
-    /// Parallel workers (processes or threads); the step's own default when absent.
-    #[arg(long, value_name = "COUNT", value_parser = worker_count)]
-    pub workers: Option<usize>,
-    /// Also print one JSON line with every measurement (for the lab).
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
-pub const MAX_WORKERS: usize = 1024;
-
-/// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
-pub fn worker_count(value: &str) -> Result<usize, String> {
-    match positive(value)? {
-        n if n > MAX_WORKERS => Err(format!("must be at most {MAX_WORKERS}, got {value}")),
-        n => Ok(n),
-    }
-}
-
-/// A clap value parser for `--work`: 1 to [`MAX_WORK`] rounds.
-pub fn work_rounds(value: &str) -> Result<usize, String> {
-    match positive(value)? {
-        n if n > MAX_WORK => Err(format!("must be at most {MAX_WORK}, got {value}")),
-        n => Ok(n),
-    }
-}
-
-impl PopulateArgs {
-    /// Parse for a step; `pooled` says whether `--workers` means anything to it.
-    pub fn parse_for(name: &'static str, about: &'static str, pooled: bool) -> Self {
-        let args: Self = parse(name, about);
-        if args.workers.is_some() && !pooled {
-            usage_error(format!(
-                "--workers does not apply to {name}: it runs no workers"
-            ));
-        }
-        args
-    }
-}
-
-/// Refuse an array that does not fit in memory (before allocating it), print the header and
-/// the workload line, and start the clock.
-///
-/// `bytes_per_element` is what the step holds per element at its peak, in all its processes.
-pub fn start(
-    step: &'static str,
-    about: &'static str,
-    args: &PopulateArgs,
-    len: usize,
-    workers: usize,
-    bytes_per_element: u64,
-) -> Report {
-    let what = format!("an array of {len} f64");
-    if let Err(line) = check_memory(len as u128 * bytes_per_element as u128, &what) {
-        usage_error(line);
-    }
-    let rounds = match args.work {
-        1 => "1 round per element (the tutorial's i * base**2)".to_string(),
-        w => format!("{w} rounds per element"),
-    };
-    let mut report = Report::start(step, about, args.json);
-    report.params(
-        &format!(
-            "{what} ({}), {rounds}, {workers} worker{}",
-            human_bytes((len as u64 * ELEMENT_BYTES) as f64),
-            if workers == 1 { "" } else { "s" }
-        ),
-        &[
-            ("len", Value::from(len)),
-            ("work", Value::from(args.work)),
-            ("workers", Value::from(workers)),
-        ],
-    );
-    report
-}
-
-/// Verify the array (see [`verify`]), print the verdict and checksum, print the JSON line if
-/// asked for, and exit non-zero if anything was wrong.
-pub fn finish(mut report: Report, array: &[f64], len: usize, work: usize, edges: &[Range<usize>]) {
-    let verdict = report.phase("verify", || verify(array, len, work, edges));
-    report.verdict(verdict.ok(), &verdict, checksum::of_slice(array));
-    report.finish();
-}
-
-/// Record the queue step's message rate: `messages` (frames both ways during the fill),
-/// `messages_per_second` and `seconds_per_element`.
-pub fn record_messages(report: &mut Report, moved: &TransferStats, seconds: f64, len: usize) {
-    let messages = moved.frames_to_workers + moved.frames_from_workers;
-    let per_second = messages as f64 / seconds.max(f64::MIN_POSITIVE);
-    let per_element = seconds / len.max(1) as f64;
-    report.note(format!(
-        "{messages} messages in {seconds:.3} s: {per_second:.0} messages/s, \
-         {:.1} µs per element",
-        per_element * 1e6
-    ));
-    report.extra("messages", messages);
-    report.extra("messages_per_second", per_second);
-    report.extra("seconds_per_element", per_element);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,18 +338,5 @@ mod tests {
             verify(&array, len, work, &edges).wrong,
             vec![edges[1].start]
         );
-    }
-
-    #[test]
-    fn work_is_bounded() {
-        assert_eq!(work_rounds("1"), Ok(1));
-        assert!(work_rounds("0").unwrap_err().contains("at least 1"));
-        assert!(work_rounds("1000000001")
-            .unwrap_err()
-            .contains("at most 1000000000"));
-        assert!(work_rounds("x").is_err());
-        assert_eq!(worker_count("3"), Ok(3));
-        assert!(worker_count("0").is_err());
-        assert!(worker_count("5000").unwrap_err().contains("at most 1024"));
     }
 }

@@ -7,12 +7,12 @@
 //! reply comes back: no matrix crosses a pipe.
 
 use crate::matmul::{self, Pairs};
-use crate::steps::{reported_threads, worker_meta};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{arr1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, Ix2, Ix3, Zip};
-use procpool::{Item, Pool, PoolError};
+use crate::workers::{reported_threads, worker_meta};
+use ndarray::{
+    arr1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis, Ix2, Ix3,
+};
+use procpool::Item;
 use shmem::{Attached, SharedArray, ShmError};
-use std::time::Instant;
 
 /// Install the Ctrl-C / SIGTERM handler that removes this process's shared arrays and exits
 /// with status 130 (creating a stack installs it too; call it early to cover the whole run).
@@ -50,8 +50,7 @@ impl Stacks {
 
     /// `(STACKS_ENV, "A;B;C")`: the descriptors a worker needs, for the pool builder's `env`.
     pub fn env(&self) -> (&'static str, String) {
-        let d = [&self.a, &self.b, &self.c].map(|s| s.descriptor());
-        (STACKS_ENV, d.join(";"))
+        env(&self.a, &self.b, &self.c)
     }
 
     /// Remove the three names (the mappings stay): call it once every worker has attached.
@@ -73,9 +72,7 @@ impl Stacks {
 
     /// The task list for a pool: task `i` is the one-element array `[i]`, nothing more.
     pub fn task_items(&self) -> Vec<Item> {
-        (0..self.tasks())
-            .map(|i| vec![arr1(&[i as f64]).into_dyn()])
-            .collect()
+        task_items(self.tasks())
     }
 
     /// Every product, as views of C.
@@ -91,64 +88,31 @@ impl Stacks {
         self.c.as_slice_mut().fill(f64::NAN);
     }
 
-    /// Every product computed by this process's current rayon pool, written into C.
-    pub fn multiply_par(&mut self) {
-        let (a, b) = (stack(&self.a), stack(&self.b));
-        multiply_into(a, b, stack_mut(&mut self.c));
+    /// The three stacks as arrays: A and B to read, C to write (`[tasks, n, n]` each).
+    pub fn arrays_mut(
+        &mut self,
+    ) -> (
+        ArrayView3<'_, f64>,
+        ArrayView3<'_, f64>,
+        ArrayViewMut3<'_, f64>,
+    ) {
+        (stack(&self.a), stack(&self.b), stack_mut(&mut self.c))
     }
 }
 
-/// One cell of step 07's grid: how long the products took, and the BLAS threads each
-/// worker said it ran with (one list per worker; a list for the whole process on threads).
-pub struct CellRun {
-    /// Seconds for all the products, pool start excluded.
-    pub seconds: f64,
-    /// Seconds spent starting and stopping worker processes (0 on threads).
-    pub start_seconds: f64,
-    /// BLAS thread counts reported, per worker.
-    pub blas_threads: Vec<Vec<usize>>,
+/// `(STACKS_ENV, "A;B;C")`: the descriptors of three `[tasks, n, n]` arrays for the workers of
+/// [`SHARED_ROLE`], for the pool builder's `envs`.
+pub fn env(a: &SharedArray, b: &SharedArray, c: &SharedArray) -> (&'static str, String) {
+    let d = [a, b, c].map(|s| s.descriptor());
+    (STACKS_ENV, d.join(";"))
 }
 
-impl Stacks {
-    /// Every product on `workers` rayon threads, each product on `blas` BLAS threads.
-    pub fn run_on_threads(&mut self, workers: usize, blas: usize) -> Result<CellRun, String> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
-        let pool = pool.map_err(|e| e.to_string())?;
-        // ANCHOR: threads_cell
-        // with ThreadPoolExecutor(workers) and threadpool_limits(blas):
-        let _limit = blasctl::ThreadLimit::new(blas);
-        let start = Instant::now();
-        pool.install(|| self.multiply_par());
-        // ANCHOR_END: threads_cell
-        Ok(CellRun {
-            seconds: start.elapsed().as_secs_f64(),
-            start_seconds: 0.0,
-            blas_threads: vec![vec![blasctl::num_threads()]],
-        })
-    }
-
-    /// Every product on `workers` worker processes started with `blas` BLAS threads each
-    /// (starting and stopping them is not timed), one task per message.
-    pub fn run_on_processes(&self, workers: usize, blas: usize) -> Result<CellRun, PoolError> {
-        let begin = Instant::now();
-        // ANCHOR: processes_cell
-        // Pool(workers) whose workers start with OMP_NUM_THREADS=blas
-        let mut pool = Pool::builder(SHARED_ROLE)
-            .workers(workers)
-            .envs([self.env()])
-            .envs(blasctl::child_env(blas))
-            .spawn()?;
-        let start = Instant::now();
-        let results = pool.starmap(self.task_items(), 1)?;
-        let seconds = start.elapsed().as_secs_f64();
-        // ANCHOR_END: processes_cell
-        pool.close()?;
-        Ok(CellRun {
-            seconds,
-            start_seconds: begin.elapsed().as_secs_f64() - seconds,
-            blas_threads: worker_threads(&results, workers),
-        })
-    }
+/// The task list for a pool of [`SHARED_ROLE`] workers: task `i` is the one-element array
+/// `[i]`, nothing more.
+pub fn task_items(tasks: usize) -> Vec<Item> {
+    (0..tasks)
+        .map(|i| vec![arr1(&[i as f64]).into_dyn()])
+        .collect()
 }
 
 impl Pairs for Stacks {
@@ -181,14 +145,6 @@ fn stack_mut(s: &mut SharedArray) -> ArrayViewMut3<'_, f64> {
         .expect("created 3-D")
 }
 
-/// `C[i] = A[i]·B[i]` for every `i`, in parallel on the current rayon pool.
-fn multiply_into(a: ArrayView3<f64>, b: ArrayView3<f64>, mut c: ArrayViewMut3<f64>) {
-    Zip::from(a.outer_iter())
-        .and(b.outer_iter())
-        .and(c.outer_iter_mut())
-        .par_for_each(|a, b, mut c| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
-}
-
 /// A worker's mappings of the three stacks.
 struct Mapped {
     a: Attached,
@@ -219,22 +175,23 @@ impl Mapped {
         }
     }
 
-    /// One task: `C[i] = A[i]·B[i]` in place; the reply is `[worker index, BLAS threads]`.
-    fn multiply(&mut self, task: usize, item: &Item) -> Result<Item, String> {
+    /// One task: `multiply(i, A[i], B[i], C[i])` on the mapped stacks, in place; the reply is
+    /// `[worker index, BLAS threads]` followed by whatever `multiply` returned.
+    fn serve<F>(&mut self, task: usize, item: &Item, multiply: &mut F) -> Result<Item, String>
+    where
+        F: FnMut(usize, ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>) -> Item,
+    {
         let sent = item.first().and_then(|x| x.iter().next().copied());
         if sent != Some(task as f64) || task >= self.a.shape()[0] {
             return Err(format!("task {task}: expected [{task}], got {item:?}"));
         }
-        // ANCHOR: in_place
-        // np.matmul(a[i], b[i], out=c[i]): read and write the shared stacks in place
         let a = matrix(self.a.view(), task)?;
         let b = matrix(self.b.view(), task)?;
-        let mut c = (self.c.view_mut().index_axis_move(Axis(0), task))
+        let c = (self.c.view_mut().index_axis_move(Axis(0), task))
             .into_dimensionality::<Ix2>()
             .map_err(|e| e.to_string())?;
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-        // ANCHOR_END: in_place
-        Ok(vec![worker_meta()])
+        let extra = multiply(task, a, b, c);
+        Ok([vec![worker_meta()], extra].concat())
     }
 }
 
@@ -245,10 +202,27 @@ fn matrix(stack: ArrayViewD<'_, f64>, task: usize) -> Result<ArrayView2<'_, f64>
         .map_err(|e| e.to_string())
 }
 
-/// Call first thing in `main`. In a worker of [`SHARED_ROLE`]: map the stacks (before saying
-/// ready, so once the pool has started every worker has attached and the owner may unlink),
-/// serve tasks, and exit. Elsewhere: return at once.
-pub fn serve_if_worker() {
+/// Call first thing in `main` with the worker's body. In a worker of [`SHARED_ROLE`]: map
+/// the three stacks named in [`STACKS_ENV`] (before saying ready, so once the pool has started
+/// every worker has attached and the owner may unlink), then for every task index `i` it is
+/// sent call `multiply(A[i], B[i], C[i])` and reply `[worker index, BLAS threads]`; exit when
+/// the pool stops. Elsewhere: return at once.
+pub fn serve_if_worker<F>(mut multiply: F)
+where
+    F: FnMut(ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>),
+{
+    serve_reporting_if_worker(|_, a, b, c| {
+        multiply(a, b, c);
+        Item::new()
+    });
+}
+
+/// [`serve_if_worker`] whose body also gets the task index and returns arrays to append to
+/// the reply: a worker that reports what it wrote (the workshop's checker reads it).
+pub fn serve_reporting_if_worker<F>(mut multiply: F)
+where
+    F: FnMut(usize, ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>) -> Item,
+{
     if std::env::var_os(procpool::WORKER_ENV).is_none_or(|role| role != SHARED_ROLE) {
         return;
     }
@@ -256,5 +230,7 @@ pub fn serve_if_worker() {
         eprintln!("error: worker cannot map the shared stacks: {e}");
         std::process::exit(1)
     });
-    procpool::serve_if_worker(SHARED_ROLE, |task, item| mapped.multiply(task, &item));
+    procpool::serve_if_worker(SHARED_ROLE, |task, item| {
+        mapped.serve(task, &item, &mut multiply)
+    });
 }

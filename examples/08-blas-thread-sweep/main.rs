@@ -4,17 +4,20 @@
 //! faster on this machine. Each count runs the product a few times and keeps the best time,
 //! the run least disturbed by anything else on the machine.
 
+mod report;
+mod sweep;
+
 use blasctl::ThreadLimit;
 use std::time::Instant;
-use workload::tuning::Sweep;
-use workload::{matmul, steps, SweepArgs};
+use sweep::Sweep;
+use workload::{matmul, phases, SweepArgs};
 
 const STEP: &str = "08-blas-thread-sweep";
 const ABOUT: &str = "one product at 1..=cores BLAS threads: cost #2 (tuning)";
 
 fn main() {
     let args = SweepArgs::parse_for(STEP, ABOUT);
-    let mut report = steps::start(STEP, ABOUT, &args.workload(), 0);
+    let mut report = phases::start(STEP, ABOUT, &args.workload(), 0);
     report.note(format!(
         "one product (default 2000x2000), best of {} runs at each of BLAS threads {:?}",
         args.repeats, args.blas_threads

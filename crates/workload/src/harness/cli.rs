@@ -3,6 +3,7 @@
 //! Every example parses its arguments before it allocates anything large, so a bad argument
 //! costs nothing but the message.
 
+use crate::populate;
 use clap::Parser;
 use std::fmt::Display;
 
@@ -179,11 +180,11 @@ impl GridArgs {
     /// `cores` BLAS threads (OpenBLAS is given no more), at most 4 x `cores` outer workers.
     pub fn resolve(&mut self, cores: usize) -> Result<(), String> {
         if self.workers.is_empty() {
-            self.workers = crate::tuning::thread_counts(cores);
+            self.workers = thread_counts(cores);
             self.workers.push(2 * cores);
         }
         if self.blas_threads.is_empty() {
-            self.blas_threads = crate::tuning::thread_counts(cores);
+            self.blas_threads = thread_counts(cores);
         }
         dedup_sorted(&mut self.workers);
         dedup_sorted(&mut self.blas_threads);
@@ -283,6 +284,69 @@ fn check_at_most(list: &[usize], max: usize, flag: &str, what: &str) -> Result<(
         Some(n) => Err(format!("{flag} {n} is more than {what} ({max})")),
         None => Ok(()),
     }
+}
+
+/// The population family's arguments (steps 10-14).
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+pub struct PopulateArgs {
+    /// Elements in the array (the tutorial's 1,000,000 by default).
+    #[arg(long, value_name = "N", default_value_t = populate::DEFAULT_LEN, value_parser = positive)]
+    pub len: usize,
+    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
+    #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
+    pub work: usize,
+    /// Parallel workers (processes or threads); the step's own default when absent.
+    #[arg(long, value_name = "COUNT", value_parser = worker_count)]
+    pub workers: Option<usize>,
+    /// Also print one JSON line with every measurement (for the lab).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
+pub const MAX_WORKERS: usize = 1024;
+
+/// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
+pub fn worker_count(value: &str) -> Result<usize, String> {
+    match positive(value)? {
+        n if n > MAX_WORKERS => Err(format!("must be at most {MAX_WORKERS}, got {value}")),
+        n => Ok(n),
+    }
+}
+
+/// A clap value parser for `--work`: 1 to [`populate::MAX_WORK`] rounds.
+pub fn work_rounds(value: &str) -> Result<usize, String> {
+    match positive(value)? {
+        n if n > populate::MAX_WORK => Err(format!(
+            "must be at most {}, got {value}",
+            populate::MAX_WORK
+        )),
+        n => Ok(n),
+    }
+}
+
+impl PopulateArgs {
+    /// Parse for a step; `pooled` says whether `--workers` means anything to it.
+    pub fn parse_for(name: &'static str, about: &'static str, pooled: bool) -> Self {
+        let args: Self = parse(name, about);
+        if args.workers.is_some() && !pooled {
+            usage_error(format!(
+                "--workers does not apply to {name}: it runs no workers"
+            ));
+        }
+        args
+    }
+}
+
+/// The thread counts to try up to `max`: the powers of two below it, then `max` itself
+/// (`1, 2, 4, 6` for 6), so that large machines get a short list that still ends at `max`.
+pub fn thread_counts(max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
+        .take_while(|&n| n < max)
+        .collect();
+    counts.push(max);
+    counts
 }
 
 #[cfg(test)]
@@ -433,5 +497,27 @@ mod grid_tests {
         assert!(sweep(&["--blas-threads", "4"], 3).is_err());
         assert!(sweep(&["--repeats", "0"], 3).is_err());
         assert!(sweep(&["--repeats", "1001"], 3).is_err());
+    }
+
+    #[test]
+    fn thread_counts_are_powers_of_two_then_the_maximum() {
+        assert_eq!(thread_counts(1), vec![1]);
+        assert_eq!(thread_counts(2), vec![1, 2]);
+        assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
+        assert_eq!(thread_counts(8), vec![1, 2, 4, 8]);
+        assert_eq!(thread_counts(0), vec![1]);
+    }
+
+    #[test]
+    fn work_is_bounded() {
+        assert_eq!(work_rounds("1"), Ok(1));
+        assert!(work_rounds("0").unwrap_err().contains("at least 1"));
+        assert!(work_rounds("1000000001")
+            .unwrap_err()
+            .contains("at most 1000000000"));
+        assert!(work_rounds("x").is_err());
+        assert_eq!(worker_count("3"), Ok(3));
+        assert!(worker_count("0").is_err());
+        assert!(worker_count("5000").unwrap_err().contains("at most 1024"));
     }
 }

@@ -110,7 +110,9 @@ fn speed(variant: Variant) -> Result<Speed, String> {
             speed::pool_did(seen)
         ),
         why_slower: format!(
-            "the baseline already keeps all {} cores busy through OpenBLAS's threads, and              {workers} workers of one BLAS thread use the same cores, plus their start-up and              {:.1} MB of copies through pipes",
+            "the baseline already keeps all {} cores busy through OpenBLAS's threads, and \
+             {workers} workers of one BLAS thread use the same cores, plus their start-up and \
+             {:.1} MB of copies through pipes",
             blasctl::max_threads(),
             speed::mb(seen)
         ),

@@ -99,7 +99,8 @@ fn speed(variant: Variant) -> Result<Speed, String> {
         baseline: speed::matmul_baseline(),
         yours: format!("multiply_on_rayon on {threads} rayon threads, nothing copied"),
         why_slower: format!(
-            "the baseline already keeps all {} cores busy through OpenBLAS's threads, so              {threads} rayon threads of one BLAS thread each can at best match it",
+            "the baseline already keeps all {} cores busy through OpenBLAS's threads, so \
+             {threads} rayon threads of one BLAS thread each can at best match it",
             blasctl::max_threads()
         ),
         baseline_seconds: timings.baseline_seconds,

@@ -23,7 +23,11 @@ pub(crate) fn map_on_threads<F>(
 where
     F: Fn(&Array2<f64>, &Array2<f64>) -> Array2<f64> + Sync,
 {
-    pairs.par_iter().map(|(a, b)| operation(a, b)).collect()
+    // with --trace, each product is a `compute` span on the thread that ran it
+    let products = pairs.par_iter().enumerate();
+    products
+        .map(|(task, (a, b))| trace::compute(task, || operation(a, b)))
+        .collect()
 }
 // ANCHOR_END: par_iter
 

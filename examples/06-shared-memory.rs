@@ -27,7 +27,7 @@ fn main() {
     stacks::serve_if_worker(multiply_in_place);
 
     let args = MatmulArgs::parse_for(STEP, ABOUT, true);
-    // Ctrl-C removes our shared memory, then exits with status 130
+    // Ctrl-C / SIGTERM removes our shared memory, then exits with status 130 / 143
     shmem::install_cleanup_handler();
     // one worker per physical core, each with one BLAS thread: no core is asked twice
     let workers = args.workers.unwrap_or_else(num_cpus::get_physical);

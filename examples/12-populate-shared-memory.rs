@@ -40,6 +40,8 @@ fn main() {
     }
 
     let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    // Ctrl-C / SIGTERM from here on removes our shared memory, then exits 130 / 143
+    shmem::install_cleanup_handler();
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report =

@@ -2,7 +2,10 @@
 """Open every page of the built book in headless Chromium and fail on what a reader would see
 broken: an image, plot or embedded object that did not load, a raw `{{#include` or anchor
 marker left in the text, a link inside the book that leads nowhere (a missing page, or a
-missing `#fragment` on a page of the book), or a page that did not load at all.
+missing `#fragment` on a page of the book), a page that did not load at all, or a calculator
+("When parallelism pays") whose answers differ from the cost model's: the check types every
+case of the `calculator-check.json` the lab wrote beside the calibration the calculator uses
+into its fields and compares each predicted time with the model's.
 
 Only the Python standard library is used: a static server on 127.0.0.1 serves the book, and
 Debian's chromedriver is driven through its W3C WebDriver HTTP interface.
@@ -71,6 +74,28 @@ return {url: location.href, title: document.title, text: main.textContent,
 
 # Wait (bounded) until every image has either loaded or failed.
 IMAGES_SETTLED = "return Array.from(document.images).every(i => i.complete);"
+
+
+# The calibration each calculator on the page computes with (null when it found none).
+CALCULATORS = (
+    "return Array.from(document.querySelectorAll('.lab-calculator'))"
+    ".map(d => d.getAttribute('data-using'));"
+)
+CALCULATOR_INPUT = (
+    "return document.querySelectorAll('.lab-calculator')[arguments[0]]"
+    ".querySelector('input[name=' + arguments[1] + ']');"
+)
+CALCULATOR_OUTPUT = (
+    "const d = document.querySelectorAll('.lab-calculator')[arguments[0]];"
+    "const out = {};"
+    "d.querySelectorAll('[data-approach]').forEach(c =>"
+    "  out[c.getAttribute('data-approach')] = parseFloat(c.getAttribute('data-seconds')));"
+    "return out;"
+)
+# How close the page's answer must be to the model's (the inputs are typed as decimals).
+CALCULATOR_TOLERANCE = 1e-9
+# Cases typed into calculators during this check (reported in the closing line).
+calculator_cases = [0]
 
 
 class Problem(Exception):
@@ -170,6 +195,15 @@ class Browser:
     def run(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def element(self, script, *args):
+        """The WebDriver id of the element a script returns, or None."""
+        found = self.run(script, *args)
+        return next(iter(found.values())) if isinstance(found, dict) and found else None
+
+    def type_into(self, element, text):
+        self.cmd("POST", f"/element/{element}/clear", {})
+        self.cmd("POST", f"/element/{element}/value", {"text": text})
+
     def screenshot(self, path):
         with open(path, "wb") as out:
             out.write(base64.b64decode(self.cmd("GET", "/screenshot")))
@@ -238,6 +272,7 @@ def check_book(root, screenshots=None, shots=()):
             if info["empty"]:
                 problems.append((page, "empty code", f"{info['empty']} listing(s) with no code (an anchor that matched nothing?)"))
             links += [(page, href) for href in info["links"]]
+            problems += check_calculators(browser, page, root)
             stem = os.path.splitext(page)[0]
             if screenshots and stem in shots:
                 problems += screenshot(browser, page, os.path.join(screenshots, stem + ".png"))
@@ -250,6 +285,51 @@ def check_book(root, screenshots=None, shots=()):
         server.shutdown()
         server.server_close()
     return list(dict.fromkeys(problems))  # an image zoom wrapper repeats each <img>
+
+
+def check_calculators(browser, page, root):
+    """Type every case of the model's fixture into every calculator on the page; each of its
+    four predicted times must equal the model's."""
+    problems = []
+    here = os.path.dirname(os.path.join(root, page))
+    for index, using in enumerate(browser.run(CALCULATORS)):
+        where = f"calculator {index + 1}"
+        if not using:
+            problems.append((page, "calculator", f"{where} found no calibration to compute with"))
+            continue
+        fixture = os.path.join(here, os.path.dirname(using), "calculator-check.json")
+        try:
+            with open(fixture) as f:
+                cases = json.load(f)
+        except (OSError, ValueError) as err:
+            problems.append((page, "calculator", f"{where}: no model fixture beside {using}: {err}"))
+            continue
+        if not cases:
+            problems.append((page, "calculator", f"{where}: the model fixture beside {using} has no cases"))
+        for number, case in enumerate(cases, 1):
+            calculator_cases[0] += 1
+            x = case["inputs"]
+            typed = {
+                "element_ns": repr(x["element_seconds"] * 1e9),
+                "len": repr(x["len"]),
+                "bytes_per_task": repr(x["bytes_per_task"]),
+                "cores": repr(x["cores"]),
+            }
+            for name, text in typed.items():
+                element = browser.element(CALCULATOR_INPUT, index, name)
+                if element is None:
+                    problems.append((page, "calculator", f"{where} has no field {name}"))
+                    break
+                browser.type_into(element, text)
+            box = browser.element(CALCULATOR_INPUT, index, "multithreaded")
+            if box is not None and browser.cmd("GET", f"/element/{box}/selected") != x["multithreaded"]:
+                browser.cmd("POST", f"/element/{box}/click", {})
+            got = browser.run(CALCULATOR_OUTPUT, index)
+            for approach, want in case["expect"].items():
+                have = got.get(approach)
+                if have is None or abs(have - want) > CALCULATOR_TOLERANCE * max(abs(want), 1e-12):
+                    problems.append((page, "calculator", f"{where}, case {number} ({', '.join(f'{k} {v}' for k, v in typed.items())}): {approach} {have} s, the model says {want} s"))
+    return problems
 
 
 def screenshot(browser, page, path):
@@ -298,7 +378,18 @@ SELF_TEST_PAGES = {
     "missing-anchor.md": "# Missing anchor\n\n```rust,ignore\n{{#include ../code.rs:no_such_anchor}}\n```\n",
     "broken-link.md": "# Broken link\n\nSee [nowhere](nowhere.md) and [a lost heading](good.md#no-such-heading).\n",
 }
+CALCULATOR_PAGE = (
+    "# {title}\n\n<div class=\"lab-calculator\" data-calibration=\"cal/calibration.js\"></div>\n"
+    "<script src=\"cal/calibration.js\"></script>\n<script src=\"{script}\"></script>\n"
+)
+SELF_TEST_PAGES["calculator.md"] = CALCULATOR_PAGE.format(title="Calculator", script="calculator.js")
+SELF_TEST_PAGES["broken-calculator.md"] = CALCULATOR_PAGE.format(
+    title="Broken calculator", script="calculator-broken.js")
+# The planted defect: the pool's pipe term computed at memcpy bandwidth.
+CALCULATOR_BREAK = ("bytes / k.pipe_bytes_per_second", "bytes / k.memcpy_bytes_per_second")
+
 SELF_TEST_EXPECT = {
+    ("broken-calculator.html", "calculator"),
     ("missing-image.html", "image"),
     ("raw.html", "raw marker"),
     ("anchor.html", "raw marker"),
@@ -314,8 +405,22 @@ SELF_TEST_SVG = (
 def self_test(mdbook):
     """Build a tiny book with one clean page and one defect per page; the check must report
     every defect on its page, both broken links, and nothing on the clean page."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    reference = os.path.join(src, "results", "reference-2c")
+    try:
+        calculator = open(os.path.join(src, "calculator.js")).read()
+        calibration = open(os.path.join(reference, "calibration.js")).read()
+        fixture = open(os.path.join(reference, "calculator-check.json")).read()
+    except OSError as err:
+        raise Problem(f"self-test: the calculator or the reference calibration is missing: {err}")
+    if CALCULATOR_BREAK[0] not in calculator:
+        raise Problem("self-test: calculator.js no longer has the line the self-test breaks")
     with tempfile.TemporaryDirectory(prefix="book-check-selftest-") as tmp:
         write_files(tmp, {
+            "src/calculator.js": calculator,
+            "src/calculator-broken.js": calculator.replace(*CALCULATOR_BREAK),
+            "src/cal/calibration.js": calibration,
+            "src/cal/calculator-check.json": fixture,
             "book.toml": '[book]\ntitle = "self-test"\n\n[output.html]\nno-section-label = true\n',
             "code.rs": "fn main() {\n    // ANCHOR: compute\n    let x = 1;\n    // ANCHOR_END: compute\n}\n",
             "src/plot.svg": SELF_TEST_SVG,
@@ -332,7 +437,8 @@ def self_test(mdbook):
     for want in ("broken: /nowhere.html", "no #no-such-heading on /good.html"):
         if want not in details:
             failures.append(f"not reported: link {want}")
-    failures += [f"false alarm on good.html: {d}" for page, _, d in problems if page == "good.html"]
+    failures += [f"false alarm on {page}: {d}" for page, _, d in problems
+                 if page in ("good.html", "calculator.html")]
     for page, kind, detail in problems:
         print(f"self-test: found {page}: {kind}: {detail}")
     if failures:
@@ -372,7 +478,8 @@ def main():
         "check",
         [f"{page}: {kind}: {detail}" for page, kind, detail in problems],
         f"{len(problems)} problems on {pages} pages ({took:.1f} s)",
-        f"{pages} pages, every image loaded, no raw marker, every link inside the book resolves ({took:.1f} s)",
+        f"{pages} pages, every image loaded, no raw marker, every link inside the book resolves, "
+        f"{calculator_cases[0]} calculator cases typed agree with the model ({took:.1f} s)",
     )
 
 

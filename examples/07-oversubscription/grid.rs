@@ -80,7 +80,7 @@ impl Grid {
             n = self.size
         ));
         for line in grid_table(&self.cells, cores) {
-            println!("{line}");
+            workload::say!("{line}");
         }
         if let Some(best) = best_cell(&self.cells) {
             report.note(format!(

@@ -21,7 +21,7 @@ impl Sweep {
             })
             .collect();
         for line in table(&header, &rows) {
-            println!("{line}");
+            workload::say!("{line}");
         }
         let default = (self.points.iter()).find(|p| p.blas_threads == self.default_threads);
         if let Some(best) = self.best() {

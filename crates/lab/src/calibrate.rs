@@ -8,7 +8,8 @@
 //! - the time to create matrix elements, `memcpy` bandwidth, pipe bandwidth (a 32 MB array to
 //!   a worker and back), the cost of one small message, and a worker's start.
 
-use crate::model::{Calibration, ElementCost, Rate};
+use crate::model::{Calibration, ElementCost, Rate, Spread};
+use crate::stats::Summary;
 use ndarray::{Array2, ArrayD};
 use procpool::{Item, Pool};
 use std::time::Instant;
@@ -87,6 +88,17 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
     let c = num_cpus::get().max(1);
     let default_threads = blasctl::num_threads();
     let target = if plan.quick { 4e9 } else { 3e10 };
+    let mut spread = Vec::new();
+    // every constant is measured REPEATS times; the model uses the median
+    let mut med = |name: String, unit: &str, xs: Vec<f64>| -> Result<f64, String> {
+        let s = Summary::of(&xs).ok_or("a calibration measured nothing")?;
+        spread.push(Spread {
+            name,
+            unit: unit.to_string(),
+            summary: s,
+        });
+        Ok(s.median)
+    };
     let mut gemm = Vec::new();
     let mut concurrent = Vec::new();
     let mut oversubscribed = Vec::new();
@@ -95,62 +107,73 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
         for t in 1..=c {
             step(&format!("dgemm {n}x{n} on {t} BLAS thread(s)"))?;
             let _limit = blasctl::ThreadLimit::new(t);
-            let s = time_gemm(n, reps);
+            let xs = repeat(|| Ok(gflops(n, reps, time_gemm(n, reps))))?;
+            let name = format!("dgemm {n}x{n}, {t} BLAS thread{}", plural(t));
             gemm.push(Rate {
                 size: n,
                 threads: t,
-                gflops: gflops(n, reps, s),
+                gflops: med(name, "GFLOP/s", xs)?,
             });
         }
         for k in 2..=c {
             step(&format!("{k} concurrent one-thread dgemm {n}x{n}"))?;
             let _limit = blasctl::ThreadLimit::new(1);
-            let t = Instant::now();
-            let per: Vec<f64> = std::thread::scope(|scope| {
-                let hs: Vec<_> = (0..k).map(|_| scope.spawn(|| time_gemm(n, reps))).collect();
-                hs.into_iter()
-                    .map(|h| h.join().unwrap_or(f64::NAN))
-                    .collect()
-            });
-            let wall = per
-                .iter()
-                .cloned()
-                .fold(0.0, f64::max)
-                .min(t.elapsed().as_secs_f64());
+            let xs = repeat(|| Ok(concurrent_gflops(k, n, reps)))?;
+            let name = format!("{k} concurrent one-thread dgemm {n}x{n}");
             concurrent.push(Rate {
                 size: n,
                 threads: k,
-                gflops: gflops(n, k * reps, wall),
+                gflops: med(name, "GFLOP/s", xs)?,
             });
         }
         if c > 1 {
             step(&format!("{c} processes x {c} BLAS threads, dgemm {n}x{n}"))?;
-            let g = oversubscribed_gflops(c, n, reps)?;
+            let xs = repeat(|| oversubscribed_gflops(c, n, reps))?;
+            let name = format!("{c} processes × {c} BLAS threads, dgemm {n}x{n}");
             oversubscribed.push(Rate {
                 size: n,
                 threads: c,
-                gflops: g,
+                gflops: med(name, "GFLOP/s", xs)?,
             });
         }
     }
     step("array creation")?;
-    let fill = if plan.quick {
-        fill_seconds_per_element(500, 32)?
-    } else {
-        fill_seconds_per_element(2000, 8)?
-    };
+    let xs = repeat(|| {
+        if plan.quick {
+            fill_seconds_per_element(500, 32)
+        } else {
+            fill_seconds_per_element(2000, 8)
+        }
+    })?;
+    let fill = med("creating a matrix element".into(), "s", xs)?;
     step("memcpy bandwidth")?;
-    let memcpy = memcpy_bandwidth(if plan.quick { 64 << 20 } else { 256 << 20 });
+    let xs = repeat(|| {
+        Ok(memcpy_bandwidth(if plan.quick {
+            64 << 20
+        } else {
+            256 << 20
+        }))
+    })?;
+    let memcpy = med("memcpy bandwidth".into(), "B/s", xs)?;
     step("worker start")?;
-    let start = worker_start_seconds(if plan.quick { 3 } else { 7 })?;
+    let xs = repeat(|| worker_start_seconds(if plan.quick { 3 } else { 7 }))?;
+    let start = med("start a worker process".into(), "s", xs)?;
+    let xs = repeat(|| Ok(thread_start_seconds(c)))?;
+    let threads_start = med(format!("start and join {c} threads"), "s", xs)?;
     step("pipe bandwidth")?;
-    let pipe = pipe_bandwidth(if plan.quick { 4 } else { 16 })?;
+    let xs = repeat(|| pipe_bandwidth(if plan.quick { 4 } else { 16 }))?;
+    let pipe = med("pipe bandwidth (a worker and back)".into(), "B/s", xs)?;
     step("message cost")?;
-    let message = message_seconds(if plan.quick { 500 } else { 5000 })?;
+    let xs = repeat(|| message_seconds(if plan.quick { 500 } else { 5000 }))?;
+    let message = med("one small message".into(), "s", xs)?;
     let mut element = Vec::new();
     for &w in &plan.works {
         step(&format!("population element at --work {w}"))?;
-        element.push(element_cost(w, if plan.quick { 2e7 } else { 1e8 }));
+        let xs = repeat(|| Ok(element_cost(w, if plan.quick { 2e7 } else { 1e8 }).seconds))?;
+        element.push(ElementCost {
+            work: w,
+            seconds: med(format!("one population element at --work {w}"), "s", xs)?,
+        });
     }
     Ok(Calibration {
         logical_cores: c,
@@ -165,7 +188,58 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
         process_start_seconds: start,
         message_seconds: message,
         element,
+        thread_start_seconds: threads_start,
+        spread,
     })
+}
+
+/// How many times every calibration constant is measured.
+pub const REPEATS: usize = 3;
+
+fn repeat(mut f: impl FnMut() -> Result<f64, String>) -> Result<Vec<f64>, String> {
+    (0..REPEATS).map(|_| f()).collect()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Aggregate GFLOP/s of `k` one-thread dgemm calls at once, in threads of this process.
+fn concurrent_gflops(k: usize, n: usize, reps: usize) -> f64 {
+    let t = Instant::now();
+    let per: Vec<f64> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..k).map(|_| scope.spawn(|| time_gemm(n, reps))).collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or(f64::NAN))
+            .collect()
+    });
+    let wall = per
+        .iter()
+        .cloned()
+        .fold(0.0, f64::max)
+        .min(t.elapsed().as_secs_f64());
+    gflops(n, k * reps, wall)
+}
+
+/// Median seconds to start `c` threads that do nothing and join them (the threads
+/// approach's only fixed cost).
+fn thread_start_seconds(c: usize) -> f64 {
+    let all: Vec<f64> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..c {
+                    scope.spawn(|| std::hint::black_box(0));
+                }
+            });
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    crate::stats::median(&all)
 }
 
 fn pool_error(e: procpool::PoolError) -> String {

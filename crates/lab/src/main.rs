@@ -15,6 +15,9 @@ struct Cli {
 enum Cmd {
     /// Run the examples, calibrate, and write the results directory.
     Run(lab::session::Options),
+    /// Check that every NumPy twin computes what its Rust step computes: both run once at a
+    /// tiny workload, with the example binaries next to the lab (build them first).
+    Twins,
     /// Re-render the tables and plots from a results.json.
     Render {
         /// The results.json a run wrote.
@@ -65,6 +68,7 @@ fn main() {
             lab::session::run(&opts)
         }
         Cmd::Render { results, out } => render(&results, out),
+        Cmd::Twins => lab::session::examples_dir().and_then(|dir| lab::twins::check(&dir)),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -80,15 +84,22 @@ fn render(path: &std::path::Path, out: Option<PathBuf>) -> Result<i32, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut results: lab::results::Results = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a lab results file: {e}", path.display()))?;
+    results.check_file_names()?;
+    results.check_calibration()?;
     // The model may have changed since the measurements: compare them with it afresh.
     let calibration = results.calibration.clone();
     for m in &mut results.measurements {
         m.finish(&calibration);
     }
+    for t in &mut results.twins {
+        t.summarise();
+    }
+    // `results.json` alone has the parent "": the current directory.
     let out = match out {
         Some(o) => o,
         None => path
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(".")),
     };

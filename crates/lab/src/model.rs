@@ -14,6 +14,8 @@
 //!     of `C` BLAS threads each, measured);
 //!   - processes with `W · T <= C`: `rate = min(W · R_gemm(n, T), R_gemm(n, C))`.
 //! - copies (pool steps): `bytes / B_pipe`, the parent writes and reads every byte in turn.
+//! - the network term (MPI, step 09): `bytes / B_link + messages · latency` over a [`Link`];
+//!   see [`crate::mpi`] for the link on one machine and the cluster predictions.
 //! - start workers: `ceil(W / C) · t_start`.
 //! - pools (02-04): the `compute` phase holds the copies: `products + bytes / B_pipe`, with
 //!   `bytes = 3 · tasks · 8n²` (two inputs out, one product back); shared memory (06) has none.
@@ -83,6 +85,23 @@ pub struct Calibration {
     pub message_seconds: f64,
     /// Per-element costs of the population function, per `--work`.
     pub element: Vec<ElementCost>,
+    /// Seconds to start and join one thread per core (the threads step's fixed cost).
+    #[serde(default)]
+    pub thread_start_seconds: f64,
+    /// Median, min and max of every constant above over the calibration's repeats.
+    #[serde(default)]
+    pub spread: Vec<Spread>,
+}
+
+/// The spread of one calibrated constant over its repeats.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// What was measured, in words.
+    pub name: String,
+    /// Its unit: `GFLOP/s`, `s` or `B/s`.
+    pub unit: String,
+    /// Median, min and max.
+    pub summary: crate::stats::Summary,
 }
 
 impl Calibration {
@@ -210,7 +229,8 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    fn new(parts: Vec<Part>, rows: Vec<f64>) -> Self {
+    /// A prediction that adds up `parts`.
+    pub fn new(parts: Vec<Part>, rows: Vec<f64>) -> Self {
         Prediction {
             seconds: parts.iter().map(|p| p.seconds).sum(),
             parts,
@@ -220,7 +240,8 @@ impl Prediction {
     }
 }
 
-fn part(name: &str, seconds: f64, how: String) -> Part {
+/// One predicted cost, named after the phase it predicts.
+pub fn part(name: &str, seconds: f64, how: String) -> Part {
     Part {
         name: name.to_string(),
         seconds,
@@ -228,7 +249,8 @@ fn part(name: &str, seconds: f64, how: String) -> Part {
     }
 }
 
-fn param(record: &Record, key: &str) -> Option<usize> {
+/// A whole-number parameter of the record (`size`, `tasks`, ...).
+pub fn param(record: &Record, key: &str) -> Option<usize> {
     record
         .params
         .get(key)
@@ -243,6 +265,34 @@ fn extra_usize(v: &Value, key: &str) -> Option<usize> {
 /// Predicted seconds to create `tasks` pairs of `n x n`.
 pub fn create_seconds(cal: &Calibration, tasks: usize, n: usize) -> f64 {
     2.0 * tasks as f64 * (n * n) as f64 * cal.fill_seconds_per_element
+}
+
+/// The `create arrays` part of a matrix step: `tasks` pairs of `n x n`.
+pub fn create_part(cal: &Calibration, tasks: usize, n: usize) -> Part {
+    part(
+        "create arrays",
+        create_seconds(cal, tasks, n),
+        format!(
+            "2·{tasks}·{n}² elements at {:.2} ns each",
+            cal.fill_seconds_per_element * 1e9
+        ),
+    )
+}
+
+/// A link between processes: what moving bytes and messages over it costs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    /// What it is, for tables.
+    pub name: &'static str,
+    /// Bytes per second.
+    pub bytes_per_second: f64,
+    /// Seconds per message, whatever its size.
+    pub latency_seconds: f64,
+}
+
+/// The network term: seconds to move `bytes` in `messages` messages over `link`.
+pub fn network_seconds(bytes: f64, messages: u64, link: &Link) -> f64 {
+    bytes / link.bytes_per_second + messages as f64 * link.latency_seconds
 }
 
 /// Predicted seconds for `tasks` products at a rate.
@@ -271,6 +321,7 @@ pub fn predict(cal: &Calibration, record: &Record, args: &[String]) -> Option<Pr
     match step.model {
         Model::Grid => predict_grid(cal, record),
         Model::Sweep => predict_sweep(cal, record, args),
+        Model::Mpi => crate::mpi::predict(cal, record),
         model => match step.family {
             Family::Matrix => predict_matrix(cal, record, model),
             Family::Population => predict_population(cal, record, model),
@@ -295,14 +346,7 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
     let n = param(record, "size")?;
     let tasks = param(record, "tasks")?;
     let c = cal.logical_cores;
-    let mut parts = vec![part(
-        "create arrays",
-        create_seconds(cal, tasks, n),
-        format!(
-            "2·{tasks}·{n}² elements at {:.2} ns each",
-            cal.fill_seconds_per_element * 1e9
-        ),
-    )];
+    let mut parts = vec![create_part(cal, tasks, n)];
     let mut rows = Vec::new();
     let workers = param(record, "pool_workers")
         .or_else(|| {
@@ -321,7 +365,10 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
             parts.push(part(
                 "compute",
                 compute_seconds(tasks, n, g),
-                format!("{tasks}·2·{n}³ flop at {g:.1} GFLOP/s ({t} BLAS threads)"),
+                format!(
+                    "{tasks}·2·{n}³ flop at {} ({t} BLAS threads)",
+                    crate::pays::with_share(cal, g)
+                ),
             ));
         }
         Model::Threads => {
@@ -350,8 +397,9 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
                     names.get(i).copied().unwrap_or(&fallback),
                     s,
                     format!(
-                        "{workers} threads × {t} BLAS: {} at {g:.1} GFLOP/s",
-                        regime(cal, workers, t, Workers::Threads)
+                        "{workers} threads × {t} BLAS: {} at {}",
+                        regime(cal, workers, t, Workers::Threads),
+                        crate::pays::with_share(cal, g)
                     ),
                 ));
             }
@@ -370,8 +418,9 @@ fn predict_matrix(cal: &Calibration, record: &Record, model: Model) -> Option<Pr
             let g = compute_rate(cal, n, workers, t, Workers::Processes)?;
             let products = compute_seconds(tasks, n, g);
             let how = format!(
-                "{workers} workers × {t} BLAS threads: {} at {g:.1} GFLOP/s",
-                regime(cal, workers, t, Workers::Processes)
+                "{workers} workers × {t} BLAS threads: {} at {}",
+                regime(cal, workers, t, Workers::Processes),
+                crate::pays::with_share(cal, g)
             );
             if model == Model::SharedMemoryPool {
                 parts.push(part("compute", products, how));
@@ -549,6 +598,14 @@ fn predict_population(cal: &Calibration, record: &Record, model: Model) -> Optio
                 ),
             ));
         }
+        Model::PopulateThreads => parts.push(part(
+            "fill",
+            elements + cal.thread_start_seconds,
+            format!(
+                "{how} + {:.1} µs to start the threads",
+                cal.thread_start_seconds * 1e6
+            ),
+        )),
         _ => parts.push(part("fill", elements, how)),
     }
     let mut p = Prediction::new(parts, Vec::new());
@@ -654,12 +711,15 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) use tests::{cal as test_calibration, record as test_record};
+
+#[cfg(test)]
+pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
     /// A made-up two-core machine with round numbers.
-    fn cal() -> Calibration {
+    pub(crate) fn cal() -> Calibration {
         Calibration {
             logical_cores: 2,
             physical_cores: 2,
@@ -711,10 +771,12 @@ mod tests {
                     seconds: 102e-9,
                 },
             ],
+            thread_start_seconds: 50e-6,
+            spread: Vec::new(),
         }
     }
 
-    fn record(step: &str, params: &[(&str, u64)], extra: Value) -> Record {
+    pub(crate) fn record(step: &str, params: &[(&str, u64)], extra: Value) -> Record {
         Record {
             step: step.into(),
             params: params
@@ -737,6 +799,7 @@ mod tests {
             verified: true,
             checksum: String::new(),
             extra: serde_json::from_value::<BTreeMap<String, Value>>(extra).unwrap(),
+            counters: None,
         }
     }
 

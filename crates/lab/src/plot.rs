@@ -67,7 +67,7 @@ fn frame<'a, 'b>(
 ) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
     let mut builder = ChartBuilder::on(area);
     builder
-        .caption(title, (FONT, 22))
+        .caption(title, (FONT, 24))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(y_area);
@@ -87,7 +87,11 @@ where
     Y: Ranged + ValueFormatter<Y::ValueType>,
 {
     let mut style = chart.configure_mesh();
-    style.x_desc(x).y_desc(y).label_style((FONT, 14));
+    style
+        .x_desc(x)
+        .y_desc(y)
+        .label_style((FONT, 18))
+        .axis_desc_style((FONT, 19));
     style
 }
 
@@ -101,7 +105,7 @@ fn legend<X: Ranged, Y: Ranged>(
         .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .label_font((FONT, 14))
+        .label_font((FONT, 17))
         .draw()
         .map_err(err)
 }
@@ -158,41 +162,100 @@ fn category(labels: &[String], v: f64) -> String {
     }
 }
 
-/// Median `Took` per step as horizontal bars, min–max whiskers, and the model's prediction.
+/// Median `Took` per step as horizontal bars, min–max whiskers, and the model's prediction:
+/// one panel per family (matrix products, filling an array), each on a log axis so that a
+/// step of milliseconds shows beside one of a minute.
 fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     let area = canvas(path)?;
     let t = title("Took per step (median, min–max, model)", machine);
-    let (x, y) = ("Took (seconds)", "step");
-    let rows: Vec<(String, f64, f64, f64, Option<f64>)> = r
-        .main()
-        .filter_map(|m| {
-            let t = m.took?;
-            Some((
-                m.stem.clone(),
-                t.median,
-                t.min,
-                t.max,
-                m.prediction.as_ref().map(|p| p.seconds),
-            ))
-        })
-        .collect();
-    if rows.is_empty() {
+    let (x, y) = ("Took (seconds, log scale)", "step");
+    type Row = (String, f64, f64, f64, Option<f64>);
+    let rows = |population: bool| -> Vec<Row> {
+        r.main()
+            .filter(|m| {
+                let family = crate::steps::find(&m.stem).map(|s| s.family);
+                (family == Some(crate::steps::Family::Population)) == population
+            })
+            .filter_map(|m| {
+                let t = m.took?;
+                Some((
+                    m.stem.clone(),
+                    t.median,
+                    t.min,
+                    t.max,
+                    m.prediction
+                        .as_ref()
+                        .map(|p| p.seconds)
+                        .filter(|s| s.is_finite()),
+                ))
+            })
+            .collect()
+    };
+    let (matrix, population) = (rows(false), rows(true));
+    if matrix.is_empty() && population.is_empty() {
         return no_data(&area, &t, x, y, "no step ran");
     }
-    let right = rows
+    // plotters never ends laying out an axis whose range is infinite or NaN
+    if let Some(bad) = matrix
         .iter()
-        .map(|r| r.3.max(r.4.unwrap_or(0.0)))
-        .fold(0.0, f64::max)
-        * 1.1;
+        .chain(&population)
+        .find(|r| ![r.1, r.2, r.3].iter().all(|v| v.is_finite()))
+    {
+        return Err(format!(
+            "{}: a Took of {} seconds cannot be plotted",
+            path.display(),
+            bad.3
+        ));
+    }
+    let area = area.titled(&t, (FONT, 24)).map_err(err)?;
+    let panels: Vec<(&str, Vec<Row>)> = [
+        ("matrix products (01-08)", matrix),
+        ("filling an array (10-14)", population),
+    ]
+    .into_iter()
+    .filter(|p| !p.1.is_empty())
+    .collect();
+    match panels.as_slice() {
+        [(label, rows)] => bars(&area, label, rows, x, y)?,
+        [(la, ra), (lb, rb)] => {
+            let (_, h) = area.dim_in_pixel();
+            let split = h as usize * (ra.len() + 2) / (ra.len() + rb.len() + 4);
+            let (top, bottom) = area.split_vertically(split as u32);
+            bars(&top, la, ra, x, y)?;
+            bars(&bottom, lb, rb, x, y)?;
+        }
+        _ => {}
+    }
+    // the SVG is written once, after every panel is drawn
+    area.present().map_err(err)
+}
+
+/// One panel of [`time_per_step`].
+fn bars(
+    area: &Area,
+    label: &str,
+    rows: &[(String, f64, f64, f64, Option<f64>)],
+    x: &str,
+    y: &str,
+) -> Result<(), String> {
+    let (lo, hi) = log_range(
+        rows.iter()
+            .flat_map(|r| [r.1, r.2, r.3, r.4.unwrap_or(r.1)]),
+    );
     let n = rows.len();
     // first step at the top
     let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
     let yi = |i: usize| (n - 1 - i) as f64;
-    let mut chart = frame(&area, &t, 200)
-        .build_cartesian_2d(0f64..right.max(1e-3), 0f64..n as f64)
+    let mut chart = ChartBuilder::on(area)
+        .caption(label, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(250)
+        .build_cartesian_2d((lo..hi * 3.0).log_scale(), 0f64..n as f64)
         .map_err(err)?;
     mesh(&mut chart, x, y)
         .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
         .y_labels(2 * n + 1)
         .y_label_formatter(&|v| category(&labels, *v))
         .draw()
@@ -200,7 +263,7 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
     chart
         .draw_series(rows.iter().enumerate().map(|(i, row)| {
             Rectangle::new(
-                [(0.0, yi(i) + 0.15), (row.1, yi(i) + 0.85)],
+                [(lo, yi(i) + 0.15), (row.1, yi(i) + 0.85)],
                 PALETTE[0].mix(0.8).filled(),
             )
         }))
@@ -217,7 +280,7 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
             )
         }))
         .map_err(err)?
-        .label("min – max of repeats")
+        .label("min – max")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
     chart
         .draw_series(rows.iter().enumerate().filter_map(|(i, row)| {
@@ -235,8 +298,7 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
                 PALETTE[3].stroke_width(3),
             )
         });
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    area.present().map_err(err)
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -389,9 +451,13 @@ fn heatmap(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
             let f = if hi > lo { (c.2 - lo) / (hi - lo) } else { 1.0 };
             let color = if f > 0.5 { WHITE } else { BLACK };
             Text::new(
-                format!("{:.1} GFLOP/s", c.2),
-                (xi + 0.35, yi + 0.55),
-                (FONT, 16).into_font().color(&color),
+                format!(
+                    "{:.1} GFLOP/s ({} of peak)",
+                    c.2,
+                    crate::pays::share_cell(&r.calibration, c.2)
+                ),
+                (xi + 0.06, yi + 0.55),
+                (FONT, 18).into_font().color(&color),
             )
         }))
         .map_err(err)?;
@@ -421,7 +487,13 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .filter_map(|t| Some((t as f64, r.calibration.gemm_gflops(n, t)?)))
         .collect();
     let xmax = points.iter().chain(&cal).map(|p| p.0).fold(1.0, f64::max) + 0.5;
-    let ymax = points.iter().chain(&cal).map(|p| p.1).fold(0.0, f64::max) * 1.2;
+    let peak = crate::pays::peak(&r.calibration).map(|p| p.0);
+    let ymax = points
+        .iter()
+        .chain(&cal)
+        .map(|p| p.1)
+        .fold(peak.unwrap_or(0.0), f64::max)
+        * 1.3;
     let mut chart = frame(&area, &t, 70)
         .build_cartesian_2d(0.5f64..xmax, 0f64..ymax.max(1.0))
         .map_err(err)?;
@@ -442,11 +514,17 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         let label = "calibration (the model's rate)";
         line(&mut chart, cal, PALETTE[1].stroke_width(2), 4, label)?;
     }
+    if let Some(p) = peak {
+        let label = format!("the machine's dgemm peak ({p:.1} GFLOP/s)");
+        let pts = vec![(0.5, p), (xmax, p)];
+        line(&mut chart, pts, BLACK.mix(0.5).stroke_width(2), 0, label)?;
+    }
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     area.present().map_err(err)
 }
 
-/// Median `Took` of each population step at each `--work`, log-log.
+/// Median `Took` of each population step at each `--work`, log-log; one panel per `--len`,
+/// so that curves side by side are always at the same length.
 fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
     let area = canvas(path)?;
     let t = title("Population time against --work", machine);
@@ -454,36 +532,66 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         "--work (rounds per element, log scale)",
         "Took (seconds, log scale)",
     );
-    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    // (--len, [(step, points)])
+    let mut panels: Vec<WorkPanel> = Vec::new();
     for m in &r.measurements {
         if let (Sweep::Work(w), Some(took)) = (m.sweep, m.took) {
             let pt = (w as f64, took.median);
-            // a step swept at another length than the others says so in the legend
-            let name = match m.args.iter().position(|a| a == "--len") {
-                Some(i) => format!(
-                    "{} (--len {})",
-                    m.stem,
-                    m.args.get(i + 1).map_or("?", |v| v)
-                ),
-                None => m.stem.clone(),
+            let len = crate::steps::arg_value(&m.args, "--len")
+                .map(str::to_string)
+                .unwrap_or_else(|| workload::populate::DEFAULT_LEN.to_string());
+            let i = match panels.iter().position(|p| p.0 == len) {
+                Some(i) => i,
+                None => {
+                    panels.push((len, Vec::new()));
+                    panels.len() - 1
+                }
             };
-            match series.iter_mut().find(|s| s.0 == name) {
+            let series = &mut panels[i].1;
+            match series.iter_mut().find(|s| s.0 == m.stem) {
                 Some(s) => s.1.push(pt),
-                None => series.push((name, vec![pt])),
+                None => series.push((m.stem.clone(), vec![pt])),
             }
         }
     }
-    if series.is_empty() {
+    if panels.is_empty() {
         return no_data(&area, &t, x, y, "no population step ran");
     }
+    // the panel with the most steps first
+    panels.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
+    let area = area.titled(&t, (FONT, 24)).map_err(err)?;
+    let (w, _) = area.dim_in_pixel();
+    match panels.len() {
+        1 => work_panel(&area, &panels[0], x, y)?,
+        _ => {
+            let (left, right) = area.split_horizontally(w * 62 / 100);
+            work_panel(&left, &panels[0], x, y)?;
+            for p in &panels[1..2] {
+                work_panel(&right, p, "--work (log scale)", y)?;
+            }
+        }
+    }
+    area.present().map_err(err)
+}
+
+/// One `--len` of [`populate_vs_work`]: the length and, per step, its (work, seconds) points.
+type WorkPanel = (String, Vec<(String, Vec<(f64, f64)>)>);
+
+/// One `--len` of [`populate_vs_work`].
+fn work_panel(area: &Area, (len, series): &WorkPanel, x: &str, y: &str) -> Result<(), String> {
+    let mut series = series.clone();
     for s in &mut series {
         s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     let (xlo, xhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     // headroom above the data for the legend
-    let yhi = yhi * 10.0;
-    let mut chart = frame(&area, &t, 80)
+    let yhi = yhi * 2.0f64.powi(series.len() as i32 + 1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("--len {len}"), (FONT, 20))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
         .build_cartesian_2d((xlo..xhi).log_scale(), (ylo..yhi).log_scale())
         .map_err(err)?;
     mesh(&mut chart, x, y)
@@ -491,12 +599,16 @@ fn populate_vs_work(r: &Results, path: &Path, machine: &str) -> Result<(), Strin
         .light_line_style(TRANSPARENT)
         .draw()
         .map_err(err)?;
-    for (i, (stem, pts)) in series.into_iter().enumerate() {
+    for (stem, pts) in series {
+        // a step keeps its colour in every panel
+        let i = ["10", "11", "12", "13", "14"]
+            .iter()
+            .position(|n| stem.starts_with(n))
+            .unwrap_or(5);
         let c = PALETTE[i % PALETTE.len()];
         line(&mut chart, pts, c.stroke_width(2), 4, stem)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    area.present().map_err(err)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Speedup of each pool over the sequential loop at each matrix size.
@@ -571,5 +683,67 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
         line(&mut chart, pts, c.stroke_width(2), 4, stem)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    area.present().map_err(err)
+}
+
+/// `rust-vs-numpy.svg`: each step's median `Took` in Rust and in its NumPy twin, side by side
+/// on a log scale (the twins span milliseconds to minutes), the ratio written beside them.
+pub fn rust_vs_numpy(r: &Results, path: &Path) -> Result<(), String> {
+    let area = canvas(path)?;
+    let t = title("Rust vs its NumPy twin (median Took)", &r.machine.slug);
+    let (x, y) = ("Took (seconds, log scale)", "step");
+    let rows: Vec<_> = crate::twins::rows(r)
+        .into_iter()
+        .filter(|row| row.rust.is_some() || row.numpy.is_some())
+        .collect();
+    if rows.is_empty() {
+        return no_data(&area, &t, x, y, "no step ran beside its twin");
+    }
+    let (lo, hi) = log_range(rows.iter().flat_map(|row| [row.rust, row.numpy]).flatten());
+    let hi = hi * 4.0; // room for the ratio text
+    let n = rows.len();
+    let labels: Vec<String> = rows.iter().rev().map(|row| row.stem.clone()).collect();
+    let yi = |i: usize| (n - 1 - i) as f64;
+    let mut chart = frame(&area, &t, 200)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..n as f64)
+        .map_err(err)?;
+    mesh(&mut chart, x, y)
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&|v| category(&labels, *v))
+        .draw()
+        .map_err(err)?;
+    let sides = [
+        ("Rust", 0.5, 0.85, PALETTE[0]),
+        ("NumPy", 0.15, 0.5, PALETTE[1]),
+    ];
+    for (k, (name, bottom, top, color)) in sides.into_iter().enumerate() {
+        let bars = rows.iter().enumerate().filter_map(|(i, row)| {
+            let v = if k == 0 { row.rust } else { row.numpy }?;
+            Some(Rectangle::new(
+                [(lo, yi(i) + bottom), (v, yi(i) + top)],
+                color.mix(0.85).filled(),
+            ))
+        });
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.85).filled())
+            });
+    }
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, row)| {
+            let end = row.rust?.max(row.numpy?);
+            Some(Text::new(
+                format!("{:.2}x", row.ratio()?),
+                (end * 1.15, yi(i) + 0.65),
+                (FONT, 14).into_font(),
+            ))
+        }))
+        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     area.present().map_err(err)
 }

@@ -14,6 +14,11 @@ pub fn markdown_files(results: &Results) -> Vec<(String, String)> {
         ("calibration.md".to_string(), calibration(results)),
         ("summary.md".to_string(), summary(results)),
         ("tutorial-vs-ours.md".to_string(), tutorial_vs_ours(results)),
+        // step 09: measured beside 03 and 06, and the cluster predictions
+        (
+            "mpi.md".to_string(),
+            crate::mpi::render(results) + &footer(results),
+        ),
     ];
     for m in results.main() {
         files.push((format!("steps/{}.md", m.stem), step(results, m)));
@@ -54,7 +59,29 @@ pub fn command(r: &Results) -> String {
         c.repeats,
         if c.quick { "yes (small workloads, not the tutorials')" } else { "no (the tutorials' workloads)" },
         c.seconds
-    )
+    ) + &warmups(r)
+}
+
+/// What the warm-up before each round touched (see [`crate::warmup`]).
+fn warmups(r: &Results) -> String {
+    if r.warmups.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nBefore every run the lab touched as much memory as the run's step uses, and each round started further along the list, so that no step pays the first touch of memory for the others:\n\n| round | runs | touched in all | largest | took in all |\n|---:|---:|---:|---:|---:|\n");
+    let rounds = r.warmups.iter().map(|w| w.round).max().unwrap_or(0);
+    for round in 0..=rounds {
+        let ws: Vec<_> = r.warmups.iter().filter(|w| w.round == round).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.3} s |",
+            round + 1,
+            ws.len(),
+            human_bytes(ws.iter().map(|w| w.bytes as f64).sum()),
+            human_bytes(ws.iter().map(|w| w.bytes).max().unwrap_or(0) as f64),
+            ws.iter().map(|w| w.seconds).sum::<f64>()
+        );
+    }
+    s
 }
 
 /// `machine.md`: the machine report.
@@ -86,7 +113,12 @@ pub fn calibration(r: &Results) -> String {
         for t in &threads {
             match c.gemm.iter().find(|g| g.size == *n && g.threads == *t) {
                 Some(g) => {
-                    let _ = write!(s, " {:.1} |", g.gflops);
+                    let _ = write!(
+                        s,
+                        " {:.1} ({}) |",
+                        g.gflops,
+                        crate::pays::share_cell(c, g.gflops)
+                    );
                 }
                 None => s.push_str(" – |"),
             }
@@ -94,21 +126,34 @@ pub fn calibration(r: &Results) -> String {
         s.push('\n');
     }
     if !c.concurrent.is_empty() || !c.oversubscribed.is_empty() {
-        s.push_str("\nSeveral calls at once (aggregate GFLOP/s):\n\n| size | what | GFLOP/s |\n|---:|---|---:|\n");
+        s.push_str("\nSeveral calls at once (aggregate GFLOP/s):\n\n| size | what | GFLOP/s | of peak |\n|---:|---|---:|---:|\n");
         for g in &c.concurrent {
             let _ = writeln!(
                 s,
-                "| {} | {} threads, one BLAS thread each | {:.1} |",
-                g.size, g.threads, g.gflops
+                "| {} | {} threads, one BLAS thread each | {:.1} | {} |",
+                g.size,
+                g.threads,
+                g.gflops,
+                crate::pays::share_cell(c, g.gflops)
             );
         }
         for g in &c.oversubscribed {
             let _ = writeln!(
                 s,
-                "| {} | {} processes × {} BLAS threads (oversubscribed) | {:.1} |",
-                g.size, g.threads, c.logical_cores, g.gflops
+                "| {} | {} processes × {} BLAS threads (oversubscribed) | {:.1} | {} |",
+                g.size,
+                g.threads,
+                c.logical_cores,
+                g.gflops,
+                crate::pays::share_cell(c, g.gflops)
             );
         }
+    }
+    if let Some((p, at)) = crate::pays::peak(c) {
+        let _ = writeln!(
+            s,
+            "\nThe machine's dgemm peak, the best rate measured with every core busy: **{p:.1} GFLOP/s** ({at}). Percentages are shares of it."
+        );
     }
     s.push_str("\n| cost | value |\n|---|---:|\n");
     let _ = writeln!(
@@ -144,7 +189,45 @@ pub fn calibration(r: &Results) -> String {
             e.seconds * 1e9
         );
     }
+    let _ = writeln!(
+        s,
+        "| start and join {} threads | {:.1} µs |",
+        c.logical_cores,
+        c.thread_start_seconds * 1e6
+    );
+    s.push_str(&spread(c));
     s + &footer(r)
+}
+
+/// Every calibrated constant's median, min and max over its repeats.
+fn spread(c: &model::Calibration) -> String {
+    if c.spread.is_empty() {
+        return String::new();
+    }
+    let count = c.spread.iter().map(|x| x.summary.count).max().unwrap_or(0);
+    let mut s = format!(
+        "\nThe spread of every constant over {count} repeats (the model uses the median):\n\n| constant | median | min | max | max / min |\n|---|---:|---:|---:|---:|\n"
+    );
+    for x in &c.spread {
+        let v = |f: f64| match x.unit.as_str() {
+            "s" if f < 1e-6 => format!("{:.2} ns", f * 1e9),
+            "s" if f < 1e-3 => format!("{:.2} µs", f * 1e6),
+            "s" => format!("{:.2} ms", f * 1e3),
+            "B/s" => format!("{}/s", human_bytes(f)),
+            _ => format!("{f:.1} {}", x.unit),
+        };
+        let m = &x.summary;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.2} |",
+            x.name,
+            v(m.median),
+            v(m.min),
+            v(m.max),
+            m.max / m.min
+        );
+    }
+    s
 }
 
 fn flag_cell(m: &Measurement) -> String {
@@ -342,7 +425,7 @@ pub fn step(r: &Results, m: &Measurement) -> String {
         if let Some(f) = &m.flag {
             let _ = writeln!(s, "\n⚠ Outside 25% of the model. {f}");
         }
-        s.push_str(&step_table(rec, p));
+        s.push_str(&step_table(&r.calibration, rec, p));
     }
     s.push_str(&sweep_table(r, &m.stem));
     s + &footer(r)
@@ -362,7 +445,12 @@ fn seconds(v: &Value) -> String {
 }
 
 /// The step's own table from its `extra` (05 variants, 07 grid, 08 sweep), with the model.
-fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
+fn step_table(
+    cal: &model::Calibration,
+    rec: &workload::report::Record,
+    p: &model::Prediction,
+) -> String {
+    let share = |v: &Value| crate::pays::share_cell(cal, num(v, "gflops").unwrap_or(f64::NAN));
     let mut s = String::new();
     let predicted = |i: usize| {
         p.rows
@@ -378,29 +466,31 @@ fn step_table(rec: &workload::report::Record, p: &model::Prediction) -> String {
         }
     }
     if let Some(grid) = rec.extra.get("grid").and_then(Value::as_array) {
-        s.push_str("\n| outer | workers | BLAS threads | seconds | GFLOP/s | predicted |\n|---|---:|---:|---:|---:|---:|\n");
+        s.push_str("\n| outer | workers | BLAS threads | seconds | GFLOP/s | of peak | predicted |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (i, c) in grid.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {:.1} | {} |",
+                "| {} | {} | {} | {} | {:.1} | {} | {} |",
                 c.get("outer").and_then(Value::as_str).unwrap_or("?"),
                 count(c, "outer_workers"),
                 count(c, "blas_threads"),
                 seconds(c),
                 num(c, "gflops").unwrap_or(f64::NAN),
+                share(c),
                 predicted(i)
             );
         }
     }
     if let Some(sweep) = rec.extra.get("sweep").and_then(Value::as_array) {
-        s.push_str("\n| BLAS threads | seconds | GFLOP/s | predicted |\n|---:|---:|---:|---:|\n");
+        s.push_str("\n| BLAS threads | seconds | GFLOP/s | of peak | predicted |\n|---:|---:|---:|---:|---:|\n");
         for (i, c) in sweep.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.1} | {} |",
+                "| {} | {} | {:.1} | {} | {} |",
                 count(c, "blas_threads"),
                 seconds(c),
                 num(c, "gflops").unwrap_or(f64::NAN),
+                share(c),
                 predicted(i)
             );
         }

@@ -111,6 +111,24 @@ impl Measurement {
 
     /// Summarise the runs and compare the median with the model.
     pub fn finish(&mut self, cal: &Calibration) {
+        self.summarise();
+        let Some(record) = self.median_record().cloned() else {
+            return;
+        };
+        self.prediction = model::predict(cal, &record, &self.args);
+        if let (Some(p), Some(t)) = (&self.prediction, self.took) {
+            if p.seconds > 0.0 {
+                let ratio = model::ratio(t.median, p.seconds);
+                self.ratio = Some(ratio);
+                if model::flagged(ratio) {
+                    self.flag = Some(model::missing_cost(&record, p, t.median));
+                }
+            }
+        }
+    }
+
+    /// Summarise the runs (`Took`, wall and CPU seconds) and set the status from them.
+    pub fn summarise(&mut self) {
         let ok: Vec<&Run> = self.runs.iter().filter(|r| r.ok()).collect();
         if let Some(bad) = self.runs.iter().find(|r| !r.ok()) {
             let why = bad
@@ -127,19 +145,6 @@ impl Measurement {
         self.took = Summary::of(&took);
         self.wall = Summary::of(&ok.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
         self.cpu = Summary::of(&ok.iter().map(|r| r.cpu_seconds).collect::<Vec<_>>());
-        let Some(record) = self.median_record().cloned() else {
-            return;
-        };
-        self.prediction = model::predict(cal, &record, &self.args);
-        if let (Some(p), Some(t)) = (&self.prediction, self.took) {
-            if p.seconds > 0.0 {
-                let ratio = model::ratio(t.median, p.seconds);
-                self.ratio = Some(ratio);
-                if model::flagged(ratio) {
-                    self.flag = Some(model::missing_cost(&record, p, t.median));
-                }
-            }
-        }
     }
 }
 
@@ -154,9 +159,79 @@ pub struct Results {
     pub calibration: Calibration,
     /// Every measurement: main workloads first (in step order), then the sweeps.
     pub measurements: Vec<Measurement>,
+    /// The memory touched before each run (see [`crate::warmup`]).
+    #[serde(default)]
+    pub warmups: Vec<crate::warmup::WarmUp>,
+    /// One traced run of each parallel step (see [`crate::timeline`]).
+    #[serde(default)]
+    pub timelines: Vec<crate::timeline::Timeline>,
+    /// The NumPy twins' runs at the main workloads (`lab run --numpy`; see `twins`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub twins: Vec<Measurement>,
+}
+
+/// Whether `stem` can be a file name in a results directory as it stands: letters, digits,
+/// `-`, `_` and `.`, not starting with `.`, at most 64 bytes (no `/`, no `..`, no hidden file).
+pub fn safe_stem(stem: &str) -> bool {
+    !stem.is_empty()
+        && stem.len() <= 64
+        && !stem.starts_with('.')
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl Results {
+    /// Refuse a calibration the model cannot divide by: every rate, bandwidth and time must be
+    /// finite and above zero, every core count at least 1 (a zero bandwidth makes every
+    /// prediction infinite).
+    pub fn check_calibration(&self) -> Result<(), String> {
+        let c = &self.calibration;
+        let rates = c.gemm.iter().chain(&c.concurrent).chain(&c.oversubscribed);
+        let mut values: Vec<(String, f64)> = vec![
+            (
+                "fill_seconds_per_element".into(),
+                c.fill_seconds_per_element,
+            ),
+            ("memcpy_bytes_per_second".into(), c.memcpy_bytes_per_second),
+            ("pipe_bytes_per_second".into(), c.pipe_bytes_per_second),
+            ("process_start_seconds".into(), c.process_start_seconds),
+            ("message_seconds".into(), c.message_seconds),
+        ];
+        values.extend(rates.map(|r| {
+            (
+                format!("gflops at size {} x {}", r.size, r.threads),
+                r.gflops,
+            )
+        }));
+        values.extend(
+            c.element
+                .iter()
+                .map(|e| (format!("element seconds at work {}", e.work), e.seconds)),
+        );
+        if let Some((name, v)) = values.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+            return Err(format!(
+                "calibration value {name} is {v}; it must be a finite number above zero"
+            ));
+        }
+        if c.logical_cores == 0 || c.physical_cores == 0 || c.default_blas_threads == 0 {
+            return Err("calibration core and thread counts must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Refuse a measurement whose stem would not be a plain file name under `steps/` (a
+    /// results.json edited by hand, or by someone else, could say `../../x`).
+    pub fn check_file_names(&self) -> Result<(), String> {
+        match self.measurements.iter().find(|m| !safe_stem(&m.stem)) {
+            Some(m) => Err(format!(
+                "measurement stem {:?} is not a plain file name (letters, digits, '-', '_', '.')",
+                m.stem
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The main measurements, in step order.
     pub fn main(&self) -> impl Iterator<Item = &Measurement> {
         self.measurements.iter().filter(|m| m.sweep == Sweep::Main)

@@ -7,6 +7,8 @@ use crate::machine::MachineReport;
 use crate::output;
 use crate::results::{CommandInfo, Measurement, Results, Status, Sweep};
 use crate::steps::{self, Family, Step};
+use crate::timeline;
+use crate::twins;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,13 +41,17 @@ pub struct Options {
     /// Skip the --work and --size sweeps.
     #[arg(long)]
     pub no_sweeps: bool,
+    /// Also run each step's NumPy twin (numpy/<stem>.py), interleaved at the same workload,
+    /// in a virtual environment under the target directory.
+    #[arg(long)]
+    pub numpy: bool,
     /// Use the example binaries already built.
     #[arg(long)]
     pub no_build: bool,
-    /// Name of this machine in the results path (default: CPU model and cores).
+    /// Name of this machine's results directory (default: `local`, the book's "Your machine").
     #[arg(long, value_name = "NAME")]
     pub machine: Option<String>,
-    /// Write here instead of `book/src/results/<machine>/`.
+    /// Write here instead of book/src/results/local/ (or results/<NAME>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The arguments after `lab`, as given (recorded in `command.md`; not an option).
@@ -73,12 +79,36 @@ pub fn examples_dir() -> Result<PathBuf, String> {
     Ok(dir.join("examples"))
 }
 
-fn build_examples() -> Result<(), String> {
+/// Build the examples, with the features of the steps that can run here (`mpi` when
+/// `mpirun` is there); if that build fails, build without them. Returns the features built:
+/// a step whose feature is not among them is reported missing (its binary may be stale).
+fn build_examples() -> Result<Vec<&'static str>, String> {
+    let features = crate::mpi::features_to_build();
+    if !features.is_empty() {
+        match cargo_build(&features) {
+            Ok(()) => return Ok(features),
+            Err(e) if child::interrupted() => return Err(e),
+            Err(_) => eprintln!(
+                "lab: warning: building with --features {} failed; building without",
+                features.join(",")
+            ),
+        }
+    }
+    cargo_build(&[]).map(|()| Vec::new())
+}
+
+fn cargo_build(features: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace_root().join("Cargo.toml");
-    eprintln!("lab: building the examples (cargo build --release --examples)");
+    let mut args = vec!["build", "--release", "--examples"];
+    let joined = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &joined]);
+    }
+    eprintln!("lab: building the examples (cargo {})", args.join(" "));
     let status = Command::new(&cargo)
-        .args(["build", "--release", "--examples", "--manifest-path"])
+        .args(&args)
+        .arg("--manifest-path")
         .arg(&manifest)
         .status()
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
@@ -151,11 +181,14 @@ pub fn plan(opts: &Options) -> Result<Vec<Measurement>, String> {
             .flat_map(|s| s.split(','))
             .filter(|s| !s.trim().is_empty())
         {
-            let step = steps::find(name)
-                .ok_or_else(|| format!("unknown step '{name}' (try 01..08, 10..14)"))?;
+            let step =
+                steps::find(name).ok_or_else(|| format!("unknown step '{name}' (try 01..14)"))?;
             if !v.iter().any(|s: &&Step| s.stem == step.stem) {
                 v.push(step);
             }
+        }
+        if v.is_empty() {
+            return Err(format!("--steps {:?} names no step", opts.steps.join(",")));
         }
         v.sort_by_key(|s| s.stem);
         v
@@ -259,6 +292,9 @@ fn run_line(run: &Run) -> String {
     }
 }
 
+/// The results directory of a run without `--machine`: the book's "Your machine" page shows it.
+pub const LOCAL_RESULTS: &str = "local";
+
 /// Exit code for an interrupted run (128 + SIGINT).
 pub const INTERRUPTED_EXIT: i32 = 130;
 
@@ -271,18 +307,30 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     if repeats == 0 {
         return Err("--repeats must be at least 1".into());
     }
+    let report = MachineReport::current(opts.machine.as_deref());
+    // a named machine is a reference set; an unnamed one is the reader's own ("Your machine")
+    let out_dir = opts.out.clone().unwrap_or_else(|| {
+        let dir = opts.machine.as_deref().unwrap_or(LOCAL_RESULTS);
+        workspace_root()
+            .join("book")
+            .join("src")
+            .join("results")
+            .join(dir)
+    });
+    // Before anything is measured: a run whose results cannot be written is not started.
+    output::check_writable(&out_dir)?;
+    // with --no-build, the binaries on disk are taken as built with what can run here
+    let mut built = crate::mpi::features_to_build();
     if !opts.no_build {
-        if let Err(e) = build_examples() {
-            return if child::interrupted() {
-                Ok(INTERRUPTED_EXIT)
-            } else {
-                Err(e)
-            };
+        match build_examples() {
+            Ok(features) => built = features,
+            Err(_) if child::interrupted() => return Ok(INTERRUPTED_EXIT),
+            Err(e) => return Err(e),
         }
     }
     let dir = examples_dir()?;
     for m in &mut measurements {
-        if !dir.join(&m.stem).is_file() {
+        if !dir.join(&m.stem).is_file() || !crate::mpi::can_run(&m.stem, &built) {
             m.status = Status::Missing;
         }
     }
@@ -296,36 +344,36 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             "lab: warning: {stem} is not built (no {stem} in the examples); reported as missing"
         );
     }
-    let report = MachineReport::current(opts.machine.as_deref());
-    let out_dir = opts.out.clone().unwrap_or_else(|| {
-        workspace_root()
-            .join("book")
-            .join("src")
-            .join("results")
-            .join(&report.slug)
-    });
     eprintln!("lab: machine {} ({})", report.slug, report.machine);
 
     let runnable: Vec<usize> = (0..measurements.len())
         .filter(|&i| measurements[i].status != Status::Missing)
         .collect();
-    let bar = ProgressBar::new((runnable.len() * repeats) as u64);
+    let twin_env = twins::setup(opts.numpy, &dir);
+    let mut twin_ms = twins::plan(twin_env.as_ref(), &measurements, &runnable);
+    let bar = ProgressBar::new(((runnable.len() + twin_ms.len()) * repeats) as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    // Round-robin: every measurement once, then every measurement again.
+    // Round-robin: every measurement once, then every measurement again; each round starts
+    // further along the list, and every run follows a touch of the memory it will use.
+    let mut warmups = Vec::new();
     for r in 0..repeats {
-        for &i in &runnable {
+        for k in crate::warmup::order(runnable.len(), r, repeats) {
+            let i = runnable[k];
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
                 return Ok(INTERRUPTED_EXIT);
             }
+            let bytes = crate::warmup::working_set(&measurements[i]);
+            warmups.push(crate::warmup::touch(r, &measurements[i].stem, bytes));
             let m = &mut measurements[i];
             bar.set_message(format!("{} (repeat {}/{repeats})", describe(m), r + 1));
-            let run = child::run(&dir.join(&m.stem), &m.args)?;
+            let (program, args) = crate::mpi::launch(&m.stem, &dir.join(&m.stem), &m.args);
+            let run = child::run(&program, &args)?;
             if child::interrupted() {
                 bar.abandon();
                 eprintln!("lab: interrupted; nothing written");
@@ -337,7 +385,36 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             );
             m.runs.push(run);
             bar.inc(1);
+            // its NumPy twin right after it, at the same workload
+            for (_, t) in twin_ms.iter_mut().filter(|(j, _)| *j == i) {
+                let Some(env) = twin_env.as_ref() else { break };
+                bar.set_message(format!("{} (NumPy twin)", describe(t)));
+                let run = env.run(&t.stem, &t.args)?;
+                if child::interrupted() {
+                    bar.abandon();
+                    eprintln!("lab: interrupted; nothing written");
+                    return Ok(INTERRUPTED_EXIT);
+                }
+                let line = run_line(&run);
+                say(
+                    &bar,
+                    format!("[{}/{repeats}] {} (NumPy twin): {line}", r + 1, describe(t)),
+                );
+                t.runs.push(run);
+                bar.inc(1);
+            }
         }
+    }
+
+    // One more run of each parallel step, traced, for its timeline.
+    let timelines = timeline::record_steps(&dir, &measurements, opts.quick, |stem| {
+        bar.set_message(format!("tracing {stem}"));
+        !child::interrupted()
+    });
+    if child::interrupted() {
+        bar.abandon();
+        eprintln!("lab: interrupted; nothing written");
+        return Ok(INTERRUPTED_EXIT);
     }
 
     // Calibrate at every matrix size that ran, the tutorial's, and the quick size.
@@ -393,6 +470,10 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             m.finish(&calibration);
         }
     }
+    for (i, t) in &mut twin_ms {
+        t.summarise();
+        twins::compare(&measurements[*i], t);
+    }
     bar.finish_and_clear();
 
     let results = Results {
@@ -408,6 +489,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         machine: report,
         calibration,
         measurements,
+        warmups,
+        timelines,
+        twins: twin_ms.into_iter().map(|(_, t)| t).collect(),
     };
     if !output::write(&results, &out_dir, child::interrupted)? {
         eprintln!("lab: interrupted; nothing written");
@@ -422,6 +506,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let failed = results
         .measurements
         .iter()
+        .chain(&results.twins)
         .any(|m| matches!(m.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
 }
@@ -437,7 +522,7 @@ mod tests {
         assert_eq!(main.len(), steps::STEPS.len());
         assert_eq!(main[0].args, ["--size", "2000", "--tasks", "100"]);
         // 5 population steps x 4 work values, 3 steps x 5 sizes
-        assert_eq!(all.len(), 13 + 5 * 4 + 3 * 5);
+        assert_eq!(all.len(), 14 + 5 * 4 + 3 * 5);
         let quick = plan(&Options {
             quick: true,
             steps: vec!["1,3".into()],

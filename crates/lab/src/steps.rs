@@ -29,6 +29,9 @@ pub enum Model {
     Grid,
     /// 08: one row per BLAS thread count.
     Sweep,
+    /// 09: products on MPI ranks plus the network term for the arrays that cross ranks
+    /// (see `crate::mpi`).
+    Mpi,
     /// 10: every element on one thread.
     PopulateSequential,
     /// 11: start workers, the fill with the sub-arrays' copies, the concatenation.
@@ -57,6 +60,8 @@ pub struct Step {
     pub slow_hint: Option<&'static str>,
     /// The cargo feature the example needs, if any (`required-features` in `Cargo.toml`).
     pub feature: Option<&'static str>,
+    /// Whether the step has a NumPy twin, `numpy/<stem>.py` (see `twins`).
+    pub twin: bool,
     /// Arguments at the tutorial's workload (an empty list means the example's defaults).
     pub full: &'static [&'static str],
     /// Arguments for `--quick`.
@@ -78,6 +83,7 @@ const fn matrix(
         model,
         slow_hint: None,
         feature: None,
+        twin: false,
         full,
         quick,
         sweep: &[],
@@ -97,6 +103,7 @@ const fn population(
         model,
         slow_hint: None,
         feature: None,
+        twin: false,
         full,
         quick,
         sweep,
@@ -104,6 +111,11 @@ const fn population(
 }
 
 impl Step {
+    /// This step, with a NumPy twin.
+    const fn twin(self) -> Step {
+        Step { twin: true, ..self }
+    }
+
     /// This step, with `hint` as its [`Step::slow_hint`].
     const fn hint(self, hint: &'static str) -> Step {
         Step {
@@ -131,23 +143,29 @@ pub const STEPS: &[Step] = &[
         MATMUL_FULL,
         MATMUL_QUICK,
     )
-    .hint(SLOW_BLAS),
-    matrix("02-naive-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK).hint(OVERSUBSCRIBED),
-    matrix("03-tuned-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK),
+    .hint(SLOW_BLAS)
+    .twin(),
+    matrix("02-naive-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK)
+        .hint(OVERSUBSCRIBED)
+        .twin(),
+    matrix("03-tuned-pool", Model::PipedPool, MATMUL_FULL, MATMUL_QUICK).twin(),
     matrix(
         "04-pool-one-blas-thread",
         Model::PipedPool,
         MATMUL_FULL,
         MATMUL_QUICK,
-    ),
+    )
+    .twin(),
     matrix("05-threads", Model::Threads, MATMUL_FULL, MATMUL_QUICK)
-        .hint("the serialisation and spinning of BLAS threads under the level-3 lock"),
+        .hint("the serialisation and spinning of BLAS threads under the level-3 lock")
+        .twin(),
     matrix(
         "06-shared-memory",
         Model::SharedMemoryPool,
         MATMUL_FULL,
         MATMUL_QUICK,
-    ),
+    )
+    .twin(),
     // 07 and 08 choose their own (small) defaults.
     matrix(
         "07-oversubscription",
@@ -163,28 +181,38 @@ pub const STEPS: &[Step] = &[
         &["--size", "500", "--repeats", "1"],
     )
     .hint(SLOW_BLAS),
-    // the population steps' defaults are the tutorial's: 1,000,000 elements, `--work 1`
+    // needs MPI: built with `--features mpi` and run under `mpirun -n 2` when mpirun is there
+    Step {
+        feature: Some("mpi"),
+        ..matrix("09-mpi", Model::Mpi, MATMUL_FULL, MATMUL_QUICK)
+    }
+    .hint("MPI's transport and its busy-polling ranks competing with the products for the cores"),
+    // the population steps' defaults: the tutorial's 1,000,000 elements, each costing about what
+    // the tutorial's Python element costs (`populate::DEFAULT_WORK`)
     population(
         "10-populate-sequential",
         Model::PopulateSequential,
         &[],
         POPULATE_QUICK,
         &[],
-    ),
+    )
+    .twin(),
     population(
         "11-populate-pool",
         Model::PopulateSubarrays,
         &[],
         POPULATE_QUICK,
         &[],
-    ),
+    )
+    .twin(),
     population(
         "12-populate-shared-memory",
         Model::PopulateShared,
         &[],
         POPULATE_QUICK,
         &[],
-    ),
+    )
+    .twin(),
     // one message per element each way: the sweep uses a tenth of the elements
     population(
         "13-populate-queue",
@@ -195,7 +223,8 @@ pub const STEPS: &[Step] = &[
     )
     .hint(
         "a per-message cost above the calibrated echo: the parent dispatching one task per element",
-    ),
+    )
+    .twin(),
     population(
         "14-populate-rayon",
         Model::PopulateThreads,
@@ -306,7 +335,8 @@ mod tests {
             assert_eq!(find(&s.stem[..2]).unwrap().stem, s.stem);
         }
         assert_eq!(find("7").unwrap().stem, "07-oversubscription");
-        assert!(find("09").is_none());
+        assert_eq!(find("9").unwrap().stem, "09-mpi");
+        assert!(find("15").is_none());
         for stem in SIZE_SWEEP_STEPS {
             assert!(find(stem).is_some());
         }

@@ -70,6 +70,8 @@ fn calibration() -> Calibration {
                 seconds: 300e-9,
             },
         ],
+        thread_start_seconds: 50e-6,
+        spread: Vec::new(),
     }
 }
 
@@ -190,6 +192,7 @@ fn fixture() -> Results {
     }
     let machine: workload::machine::Machine = serde_json::from_str(MACHINE).unwrap();
     Results {
+        timelines: Vec::new(),
         command: CommandInfo {
             line: "cargo run --release -p lab -- run --machine test-2c".into(),
             date: "2025-01-01 00:00 UTC".into(),
@@ -209,6 +212,8 @@ fn fixture() -> Results {
         },
         calibration: cal,
         measurements: ms,
+        twins: Vec::new(),
+        warmups: Vec::new(),
     }
 }
 
@@ -246,9 +251,42 @@ fn tables_and_plots_are_written_and_overwritten() {
     let results = fixture();
     let dir = temp_dir("render");
     assert!(lab::output::write(&results, &dir, || false).unwrap());
-    for f in lab::output::FILES.iter().chain(lab::plot::PLOTS.iter()) {
+    for f in lab::output::FILES
+        .iter()
+        .chain(lab::plot::PLOTS.iter())
+        .chain(lab::output::PAYS_FILES.iter())
+    {
         assert!(dir.join(f).is_file(), "{f} was not written");
     }
+    // every GFLOP/s figure beside its share of the peak (58 GFLOP/s: two one-thread calls)
+    let cal = std::fs::read_to_string(dir.join("calibration.md")).unwrap();
+    assert!(cal.contains("| 30.0 (52%) | 55.0 (95%) |"), "{cal}");
+    assert!(cal.contains("**58.0 GFLOP/s** (2 concurrent one-thread 500x500 calls)"));
+    let sweep = std::fs::read_to_string(dir.join("steps/08-blas-thread-sweep.md")).unwrap();
+    assert!(sweep.contains("of peak"), "{sweep}");
+    // the "Your machine" section includes its tables and links its plots from the book root
+    let page = std::fs::read_to_string(dir.join("page.md")).unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(page.contains("{{#include summary.md}}") && page.contains("{{#include pays.md}}"));
+    assert!(
+        page.contains(&format!("](results/{name}/time-per-step.svg)")),
+        "{page}"
+    );
+    // the calculator's constants and the model's answers for the browser check
+    let js = std::fs::read_to_string(dir.join("calibration.js")).unwrap();
+    assert!(
+        js.contains("\"pipe_bytes_per_second\":1500000000.0"),
+        "{js}"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("calculator-check.json")).unwrap())
+            .unwrap();
+    let first = &cases[0];
+    let loop_seconds = first["inputs"]["len"].as_f64().unwrap()
+        * first["inputs"]["element_seconds"].as_f64().unwrap();
+    assert_eq!(first["expect"]["loop"].as_f64().unwrap(), loop_seconds);
+    let pays = std::fs::read_to_string(dir.join("pays.md")).unwrap();
+    assert!(pays.contains("| 8 (prediction) |") && pays.contains("3× to 6× on 8 cores"));
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.starts_with("| step | Took (median) |"));
     let row = summary
@@ -294,21 +332,19 @@ fn tables_and_plots_are_written_and_overwritten() {
         assert_eq!(a.took.map(|t| t.count), b.took.map(|t| t.count));
     }
 
-    // A second write replaces the set: a stale file disappears, nothing is left beside it.
-    std::fs::write(dir.join("stale.md"), "old").unwrap();
+    // A second write replaces the lab's own files and nothing else; no temporary is left.
+    std::fs::write(dir.join("notes.md"), "mine").unwrap();
     assert!(lab::output::write(&results, &dir, || false).unwrap());
-    assert!(!dir.join("stale.md").exists());
-    let parent = dir.parent().unwrap();
-    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let leftovers = std::fs::read_dir(parent)
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.md")).unwrap(),
+        "mine"
+    );
+    let hidden: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&format!(".{name}."))
-        })
-        .count();
-    assert_eq!(leftovers, 0);
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with('.') && n != lab::output::MANIFEST)
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
     // A cancelled write changes nothing.
     std::fs::write(dir.join("marker"), "keep").unwrap();
     assert!(!lab::output::write(&results, &dir, || true).unwrap());
@@ -324,7 +360,12 @@ fn plots_have_titles_units_and_the_machine() {
     let expect: [(&str, &[&str]); 6] = [
         (
             "time-per-step.svg",
-            &["Took per step", "Took (seconds)", "01-sequential"],
+            &[
+                "Took per step",
+                "Took (seconds, log scale)",
+                "01-sequential",
+                "matrix products",
+            ],
         ),
         (
             "model-vs-measured.svg",
@@ -387,4 +428,209 @@ fn plots_without_data_say_so() {
             && svg.contains("BLAS threads per worker")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 15, defect 1: the lab deletes nothing it did not write.
+#[test]
+fn writing_results_keeps_every_file_the_lab_did_not_write() {
+    let results = fixture();
+    let dir = temp_dir("keep");
+    std::fs::create_dir_all(dir.join("steps")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    std::fs::write(dir.join("steps/mine.md"), "y").unwrap();
+    // A file an earlier write listed in its manifest, which this write no longer produces.
+    std::fs::write(dir.join("steps/00-gone.md"), "old").unwrap();
+    std::fs::write(
+        dir.join(lab::output::MANIFEST),
+        "steps/00-gone.md\n../outside\n",
+    )
+    .unwrap();
+    let outside = dir.parent().unwrap().join("outside");
+    std::fs::write(&outside, "z").unwrap();
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "x");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("steps/mine.md")).unwrap(),
+        "y"
+    );
+    assert!(
+        !dir.join("steps/00-gone.md").exists(),
+        "the lab's own stale file stays"
+    );
+    assert!(
+        outside.exists(),
+        "a manifest line outside the directory was followed"
+    );
+    let manifest = std::fs::read_to_string(dir.join(lab::output::MANIFEST)).unwrap();
+    assert!(manifest.lines().any(|l| l == "summary.md") && !manifest.contains("notes.txt"));
+    std::fs::remove_file(outside).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stem_that_is_not_a_plain_file_name_is_refused() {
+    let dir = temp_dir("stem");
+    for stem in ["../../x", "a/b", ".hidden", ""] {
+        let mut results = fixture();
+        results.measurements[0].stem = stem.into();
+        let e = lab::output::write(&results, &dir, || false).unwrap_err();
+        assert!(
+            e.contains("not a plain file name") && !e.contains('\n'),
+            "{e}"
+        );
+    }
+    assert!(!dir.join("summary.md").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn lab_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+}
+
+fn one_line_error(out: &std::process::Output, code: i32, says: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(says),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_works_on_a_results_file_in_the_current_directory() {
+    let dir = temp_dir("cwd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    lab::output::write(&fixture(), &dir, || false).unwrap();
+    for arg in ["./results.json", "results.json"] {
+        let out = lab_bin()
+            .args(["render", arg])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{arg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dir.join("summary.md").is_file() && dir.join("notes.txt").is_file());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
+    let dir = temp_dir("calibration");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut results = fixture();
+    results.calibration.pipe_bytes_per_second = 0.0;
+    let json = serde_json::to_string(&results).unwrap();
+    std::fs::write(dir.join("results.json"), json).unwrap();
+    let child = lab_bin()
+        .args(["render", "results.json"])
+        .current_dir(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+        // SAFETY: our own child, still running.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        panic!("lab render still running after 20 s");
+    };
+    one_line_error(&out.unwrap(), 1, "pipe_bytes_per_second is 0");
+    let mut results = fixture();
+    results.calibration.gemm[0].gflops = f64::NAN;
+    assert!(results.check_calibration().unwrap_err().contains("NaN"));
+    results.calibration.gemm[0].gflops = f64::INFINITY;
+    assert!(results.check_calibration().unwrap_err().contains("inf"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_refuses_an_unwritable_out_and_an_empty_step_list_before_measuring() {
+    let dir = temp_dir("unwritable");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A directory under a regular file can never be made (not even by root).
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    let start = std::time::Instant::now();
+    let out = lab_bin()
+        .args(["run", "--quick", "--no-build", "--steps", "01", "--out"])
+        .arg(file.join("results"))
+        .output()
+        .unwrap();
+    one_line_error(&out, 1, "cannot write");
+    assert!(start.elapsed().as_secs() < 20, "it measured first");
+    let out = lab_bin()
+        .args(["run", "--quick", "--no-build", "--steps", ",", "--out"])
+        .arg(dir.join("never"))
+        .output()
+        .unwrap();
+    one_line_error(&out, 2, "names no step");
+    assert!(!dir.join("never").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn twins_are_compared_with_their_rust_steps_and_rendered() {
+    let mut results = fixture();
+    let twin = |stem: &str, took: f64, checksum: &str| {
+        let out = output(stem, r#"{"size":500,"tasks":8}"#, "[]", took, "null", "{}");
+        let mut m = Measurement::new(stem, Sweep::Main, Vec::new());
+        let mut r = run(&out);
+        r.record.as_mut().unwrap().checksum = checksum.into();
+        m.runs.push(r);
+        m.summarise();
+        lab::twins::compare(results.step(stem).unwrap(), &mut m);
+        m
+    };
+    // the same products as Rust, twice as slow; then a twin whose products differ
+    results.twins = vec![
+        twin("01-sequential", 0.2, "00ff"),
+        twin("03-tuned-pool", 0.5, "0bad"),
+    ];
+    assert_eq!(results.twins[0].status, Status::Ok);
+    assert!(matches!(&results.twins[1].status, Status::Failed(why) if why.contains("checksum")));
+    let rows = lab::twins::rows(&results);
+    assert_eq!(rows[0].ratio(), Some(0.5));
+    assert_eq!(
+        (rows[0].rust_vs_loop, rows[0].numpy_vs_loop),
+        (Some(1.0), Some(1.0))
+    );
+    assert_eq!((rows[0].same, rows[1].same), (Some(true), Some(false)));
+    let pool = results.step("03-tuned-pool").unwrap().took.unwrap().median;
+    assert_eq!(rows[1].numpy_vs_loop, Some(2.5));
+    assert_eq!(rows[1].rust_vs_loop, Some(pool / 0.1));
+
+    let dir = temp_dir("twins");
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    let table = std::fs::read_to_string(dir.join(lab::twins::TABLE)).unwrap();
+    assert!(
+        table.contains("| 01-sequential | 0.100 s | 0.200 s | 0.500x | 1.000x | 1.000x | yes"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| 03-tuned-pool |") && table.contains("**no**"),
+        "{table}"
+    );
+    assert!(
+        table.contains("03-tuned-pool (NumPy twin) failed"),
+        "{table}"
+    );
+    let svg = std::fs::read_to_string(dir.join(lab::twins::PLOT)).unwrap();
+    assert!(
+        svg.contains("Rust vs its NumPy twin") && svg.contains("0.50x"),
+        "{svg:.200}"
+    );
+    // the twins survive the round trip through results.json
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let back: Results = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.twins.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
 }

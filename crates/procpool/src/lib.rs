@@ -57,6 +57,17 @@
 //!   overlapping the transfers above), starting the processes, and any copy the caller makes
 //!   to build the task list.
 //!
+//! # Tracing
+//!
+//! When the parent records spans ([`trace::enable`], which `--trace FILE` turns on), each
+//! pool records, on the parent's side, `start workers` and `wait for results` on the calling
+//! thread, and `send tasks`, `wait for worker` and `receive results` (with their bytes) on each
+//! worker's I/O thread (named `pool I/O <index>`). Its workers are started with
+//! [`trace::TRACE_ENV`]`=1` and record `receive tasks`, one `compute` span per task and
+//! `send results`; they send what they recorded, with their own `getrusage` counters, in one
+//! trace frame answering their stop frame, and the pool adds it to the parent's recorder. When
+//! the parent does not record, nothing is recorded anywhere and no frame is added.
+//!
 //! # When a worker fails
 //!
 //! A worker that is killed, panics, exits, or sends a malformed, truncated or oversized frame
@@ -96,6 +107,9 @@ pub const WORKER_ENV: &str = "PROCPOOL_WORKER";
 pub const WORKER_INDEX_ENV: &str = "PROCPOOL_WORKER_INDEX";
 /// Set in a worker's environment to the pool's frame limit, which the worker applies too.
 pub const MAX_FRAME_ENV: &str = "PROCPOOL_MAX_FRAME_BYTES";
+/// The most workers a pool starts: more processes than this is a typo, not a plan, and would
+/// otherwise fork until the machine runs out of process ids or memory.
+pub const MAX_WORKERS: usize = 1024;
 /// The default limit on a frame's payload: 8 GiB.
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 8 << 30;
 

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use trace::State;
+
 use crate::error::{Failure, PoolError, Stage, Status};
 use crate::evidence;
 use crate::wire::{self, Frame, FrameError, Kind};
 use crate::{
     default_workers, is_worker, Item, TransferStats, DEFAULT_MAX_FRAME_BYTES, IO_BUFFER_BYTES,
-    MAX_FRAME_ENV, WORKER_ENV, WORKER_INDEX_ENV,
+    MAX_FRAME_ENV, MAX_WORKERS, WORKER_ENV, WORKER_INDEX_ENV,
 };
 
 /// How long a worker whose stream closed may take to be reaped before it is killed.
@@ -36,7 +38,8 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// The number of worker processes (default [`default_workers`]).
+    /// The number of worker processes (default [`default_workers`]; at most
+    /// [`MAX_WORKERS`](crate::MAX_WORKERS)).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
         self
@@ -88,6 +91,12 @@ impl PoolBuilder {
                 "a pool needs at least 1 worker".into(),
             ));
         }
+        if self.workers > MAX_WORKERS {
+            return Err(PoolError::InvalidArgument(format!(
+                "a pool of {} workers is more than the {MAX_WORKERS} it allows",
+                self.workers
+            )));
+        }
         if self.max_frame_bytes < wire::CONTROL_FRAME_BYTES {
             return Err(PoolError::InvalidArgument(format!(
                 "max_frame_bytes must be at least {}",
@@ -111,6 +120,8 @@ impl PoolBuilder {
                 error: e.to_string(),
             })?,
         };
+        let _starting = trace::span("start workers", State::Setup);
+        let traced = trace::enabled();
         let (event_tx, events) = mpsc::channel();
         let mut pool = Pool {
             workers: Vec::with_capacity(self.workers),
@@ -129,6 +140,8 @@ impl PoolBuilder {
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit());
+            // Always set, so a worker records exactly when this pool will read its spans.
+            command.env(trace::TRACE_ENV, if traced { "1" } else { "0" });
             die_with_parent(&mut command);
             // On error `pool` is dropped, which kills and reaps the workers started so far.
             let mut child = command.spawn().map_err(|e| PoolError::Spawn {
@@ -146,6 +159,7 @@ impl PoolBuilder {
                 jobs: job_rx,
                 events: event_tx.clone(),
                 max_frame_bytes: self.max_frame_bytes,
+                traced,
             };
             let thread = thread::Builder::new()
                 .name(format!("procpool-io-{index}"))
@@ -226,9 +240,11 @@ fn die_with_parent(command: &mut Command) {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // The parent may have died before prctl: then nobody would send the signal.
+            // The parent may have died before prctl: then nobody would send the signal, and
+            // nobody reads an error report either (std would abort, printing a runtime error,
+            // when its report pipe is closed): leave quietly.
             if libc::getppid() != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                libc::_exit(127);
             }
             Ok(())
         });
@@ -343,6 +359,7 @@ impl Pool {
         }
         let mut done = 0;
         let mut returned = 0;
+        let _waiting = trace::span("wait for results", State::Wait);
         while returned < chunks {
             let Ok(Event { worker, what }) = self.events.recv() else {
                 unreachable!("every worker's I/O thread answers each job")
@@ -647,10 +664,13 @@ struct WorkerIo {
     jobs: Receiver<Job>,
     events: Sender<Event>,
     max_frame_bytes: u64,
+    /// Whether the worker was told to record, and so answers its stop with a trace frame.
+    traced: bool,
 }
 
 impl WorkerIo {
     fn run(self, stdin: ChildStdin, stdout: ChildStdout) {
+        trace::name_thread(format!("pool I/O {}", self.index));
         let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, stdin);
         let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, stdout);
         let what = match self.receive(&mut reader) {
@@ -671,7 +691,7 @@ impl WorkerIo {
                     self.run_chunk(&mut writer, &mut reader, range.start, &tasks[range]),
                     true,
                 ),
-                Job::Stop => (self.stop(&mut writer), false),
+                Job::Stop => (self.stop(&mut writer, &mut reader), false),
             };
             let ok = matches!(what, What::Done { .. });
             if !self.report(what) || !ok || !go_on {
@@ -697,10 +717,13 @@ impl WorkerIo {
         items: &[Item],
     ) -> What {
         let start = Instant::now();
+        let mut sending = trace::span("send tasks", State::Copy).map(|s| s.task(first));
         let bytes = match wire::write_items(writer, Kind::Tasks, first, items) {
             Ok(bytes) => bytes,
             Err(e) => return What::Trouble(write_trouble(e)),
         };
+        sending.iter_mut().for_each(|s| s.set_bytes(bytes));
+        drop(sending);
         let sent = Transfer {
             bytes,
             seconds: start.elapsed().as_secs_f64(),
@@ -721,29 +744,60 @@ impl WorkerIo {
         }
     }
 
-    fn stop(&self, writer: &mut BufWriter<ChildStdin>) -> What {
+    fn stop(
+        &self,
+        writer: &mut BufWriter<ChildStdin>,
+        reader: &mut BufReader<ChildStdout>,
+    ) -> What {
         let start = Instant::now();
-        match wire::write_control(writer, Kind::Stop) {
-            Ok(bytes) => What::Stopped {
-                sent: Transfer {
-                    bytes,
-                    seconds: start.elapsed().as_secs_f64(),
-                },
+        let sent = match wire::write_control(writer, Kind::Stop) {
+            Ok(bytes) => Transfer {
+                bytes,
+                seconds: start.elapsed().as_secs_f64(),
             },
-            Err(e) => What::Trouble(write_trouble(e)),
+            Err(e) => return What::Trouble(write_trouble(e)),
+        };
+        if self.traced {
+            // A tracing worker answers its stop with what it recorded.
+            match self.receive(reader) {
+                Ok((Frame::Trace(bytes), _)) => match trace::Trace::from_bytes(&bytes) {
+                    Ok(recorded) => trace::absorb(recorded),
+                    Err(e) => return What::Trouble(Trouble::Protocol(e)),
+                },
+                Ok((frame, _)) => {
+                    let problem = format!("answered its stop with a {} frame", frame.kind());
+                    return What::Trouble(Trouble::Protocol(problem));
+                }
+                Err(t) => return What::Trouble(t),
+            }
         }
+        What::Stopped { sent }
     }
 
     /// Reads one frame; the clock starts when its first byte is available, so the time the
     /// worker spends computing is not counted as copying.
     fn receive(&self, reader: &mut BufReader<ChildStdout>) -> Result<(Frame, Transfer), Trouble> {
+        let waiting = trace::span("wait for worker", State::Wait);
         match wire::wait_for_data(reader) {
             Ok(true) => {}
             Ok(false) => return Err(Trouble::Closed),
             Err(e) => return Err(Trouble::Io(e)),
         }
+        drop(waiting);
         let start = Instant::now();
+        let mut receiving = trace::span("receive", State::Copy);
         let (frame, bytes) = wire::read_frame(reader, self.max_frame_bytes)?;
+        if let Some(span) = &mut receiving {
+            span.set_bytes(bytes);
+            match &frame {
+                Frame::Results { first, .. } => {
+                    span.set_name("receive results");
+                    span.set_task(*first);
+                }
+                Frame::Trace(_) => span.set_name("receive trace"),
+                _ => {}
+            }
+        }
         Ok((
             frame,
             Transfer {

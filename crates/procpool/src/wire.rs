@@ -12,6 +12,8 @@
 //!
 //! Ready and stop frames have `count = 0` and nothing after the three words. An error frame has
 //! `first` = the failing task, `count = 1`, then a UTF-8 message filling the rest of the payload.
+//! A trace frame (only from a worker told to trace, in answer to its stop frame) has
+//! `first = 0`, `count = 1`, then the worker's recorded spans (a serialized `trace::Trace`).
 //!
 //! The `f64` data is written straight from each array's memory and read straight into a
 //! `Vec<f64>` (through `bytemuck`): no per-element conversion, the Rust counterpart of pickling a
@@ -21,7 +23,8 @@
 //! [`read_frame`] trusts nothing: a declared length above the limit is refused before anything
 //! is allocated, every count is checked against the bytes that remain, the shapes must multiply
 //! (with overflow checks) to exactly the data bytes present, and an end of stream inside a frame
-//! is a [`FrameError::Truncated`].
+//! is a [`FrameError::Truncated`]. Nothing is allocated on a peer's word alone: an array's buffer
+//! grows at most 64 MiB ahead of the bytes that actually arrived.
 
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
@@ -37,6 +40,11 @@ pub const WORD_BYTES: u64 = 8;
 /// Bytes of a ready or stop frame: length prefix plus three words.
 pub const CONTROL_FRAME_BYTES: u64 = LENGTH_BYTES + 3 * WORD_BYTES;
 
+/// How far ahead of the bytes received a frame's data buffer may grow: 64 MiB.
+const GROWTH_BYTES: usize = 64 << 20;
+/// The largest capacity reserved up front from a count a peer declared.
+const CAPACITY_CAP: usize = 1024;
+
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
@@ -51,6 +59,8 @@ pub enum Kind {
     Error = 4,
     /// Worker to pool, once at start: the worker serves the role and reads frames.
     Ready = 5,
+    /// Worker to pool, after a stop frame when tracing: what the worker recorded, as JSON.
+    Trace = 6,
 }
 
 impl Kind {
@@ -61,6 +71,7 @@ impl Kind {
             3 => Kind::Stop,
             4 => Kind::Error,
             5 => Kind::Ready,
+            6 => Kind::Trace,
             _ => return None,
         })
     }
@@ -74,6 +85,7 @@ impl fmt::Display for Kind {
             Kind::Stop => "stop",
             Kind::Error => "error",
             Kind::Ready => "ready",
+            Kind::Trace => "trace",
         })
     }
 }
@@ -106,6 +118,8 @@ pub enum Frame {
     },
     /// The worker is up.
     Ready,
+    /// What the worker recorded (a serialized `trace::Trace`).
+    Trace(Vec<u8>),
 }
 
 impl Frame {
@@ -117,6 +131,7 @@ impl Frame {
             Frame::Stop => Kind::Stop,
             Frame::Error { .. } => Kind::Error,
             Frame::Ready => Kind::Ready,
+            Frame::Trace(_) => Kind::Trace,
         }
     }
 }
@@ -235,10 +250,21 @@ pub fn write_control<W: Write>(w: &mut W, kind: Kind) -> io::Result<u64> {
 
 /// Writes an error frame for `task` and flushes; returns the bytes written.
 pub fn write_error<W: Write>(w: &mut W, task: usize, message: &str) -> io::Result<u64> {
-    let payload = 3 * WORD_BYTES + message.len() as u64;
-    let words = [payload, Kind::Error as u64, task as u64, 1].map(u64::to_le);
+    write_bytes(w, Kind::Error, task, message.as_bytes())
+}
+
+/// Writes a trace frame carrying `recorded` (a worker's spans) and flushes; returns the bytes
+/// written.
+pub fn write_trace<W: Write>(w: &mut W, recorded: &[u8]) -> io::Result<u64> {
+    write_bytes(w, Kind::Trace, 0, recorded)
+}
+
+/// A frame of `kind` whose payload after the three words is `bytes`.
+fn write_bytes<W: Write>(w: &mut W, kind: Kind, first: usize, bytes: &[u8]) -> io::Result<u64> {
+    let payload = 3 * WORD_BYTES + bytes.len() as u64;
+    let words = [payload, kind as u64, first as u64, 1].map(u64::to_le);
     w.write_all(bytemuck::cast_slice(&words))?;
-    w.write_all(message.as_bytes())?;
+    w.write_all(bytes)?;
     w.flush()?;
     Ok(LENGTH_BYTES + payload)
 }
@@ -300,6 +326,24 @@ impl<R: Read> FrameReader<'_, R> {
         Ok(())
     }
 
+    /// Reads `len` values into `buf`, growing it only as bytes arrive (at most
+    /// [`GROWTH_BYTES`] ahead of them): a frame that declares gigabytes and then stops costs
+    /// what it sent, not what it declared.
+    fn fill_growing<T: bytemuck::Pod>(
+        &mut self,
+        buf: &mut Vec<T>,
+        len: usize,
+    ) -> Result<(), FrameError> {
+        let step = (GROWTH_BYTES / size_of::<T>()).max(1);
+        while buf.len() < len {
+            let start = buf.len();
+            let end = start + step.min(len - start);
+            buf.resize(end, T::zeroed());
+            self.fill(bytemuck::cast_slice_mut(&mut buf[start..end]))?;
+        }
+        Ok(())
+    }
+
     fn word(&mut self, what: &str) -> Result<u64, FrameError> {
         if self.remaining < WORD_BYTES {
             return malformed(format!("the payload ends before its {what}"));
@@ -350,13 +394,16 @@ impl<R: Read> FrameReader<'_, R> {
                     Frame::Ready
                 })
             }
-            Kind::Error => {
+            Kind::Error | Kind::Trace => {
                 if count != 1 {
-                    return malformed(format!("an error frame names 1 task, not {count}"));
+                    return malformed(format!("a {kind} frame holds 1 item, not {count}"));
                 }
-                let mut message = vec![0u8; self.remaining as usize];
-                self.fill(&mut message)?;
+                let mut message = Vec::new();
+                self.fill_growing(&mut message, self.remaining as usize)?;
                 self.remaining = 0;
+                if kind == Kind::Trace {
+                    return Ok(Frame::Trace(message));
+                }
                 let message = String::from_utf8(message)
                     .or_else(|_| malformed("its error message is not UTF-8".to_string()))?;
                 Ok(Frame::Error {
@@ -378,14 +425,15 @@ impl<R: Read> FrameReader<'_, R> {
     fn items(&mut self, count: u64) -> Result<Vec<Item>, FrameError> {
         let count = self.check_count(count, "items")?;
         // Shapes first: item -> arrays -> dims, with the element count of each array.
-        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count);
+        // Capacities from a peer's counts are capped: they grow as the words actually arrive.
+        let mut shapes: Vec<Vec<(Vec<usize>, usize)>> = Vec::with_capacity(count.min(CAPACITY_CAP));
         let mut elements: u64 = 0;
         for _ in 0..count {
             let arrays = self.count("arrays")?;
-            let mut item = Vec::with_capacity(arrays);
+            let mut item = Vec::with_capacity(arrays.min(CAPACITY_CAP));
             for _ in 0..arrays {
                 let ndim = self.count("dimensions")?;
-                let mut dims = Vec::with_capacity(ndim);
+                let mut dims = Vec::with_capacity(ndim.min(CAPACITY_CAP));
                 let mut len: usize = 1;
                 for _ in 0..ndim {
                     let d = self.word("dimension")?;
@@ -416,8 +464,8 @@ impl<R: Read> FrameReader<'_, R> {
         for item in shapes {
             let mut arrays = Vec::with_capacity(item.len());
             for (dims, len) in item {
-                let mut data = vec![0f64; len];
-                self.fill(bytemuck::cast_slice_mut(&mut data))?;
+                let mut data = Vec::new();
+                self.fill_growing(&mut data, len)?;
                 self.remaining -= len as u64 * 8;
                 let array = ArrayD::from_shape_vec(IxDyn(&dims), data)
                     .or_else(|e| malformed(format!("bad shape {dims:?}: {e}")))?;

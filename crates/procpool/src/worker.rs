@@ -5,8 +5,10 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::os::fd::FromRawFd;
 use std::panic::{self, AssertUnwindSafe};
 
+use trace::State;
+
 use crate::wire::{self, Frame, FrameError, Kind};
-use crate::{Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_ENV};
+use crate::{worker_index, Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_ENV};
 
 /// Call first thing in `main`. If this process was started by a [`Pool`](crate::Pool) of
 /// `role`, serve its frames with `handler` (one call per task, in task order) until a stop
@@ -15,7 +17,9 @@ use crate::{Item, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_ENV, WORKER_ENV};
 /// A handler `Err(message)` goes back to the pool as an error frame naming the task; a panic in
 /// the handler does too (after the usual panic message on stderr), and then the worker exits
 /// with status 101. A protocol error (a frame that does not follow [`wire`]) prints one line on
-/// stderr and exits with status 2; a pool that went away exits with status 1.
+/// stderr and exits with status 2; a pool that went away exits with status 1. Started by hand
+/// with `WORKER_ENV` set and a terminal on stdin or stdout (no pool gives a worker that), it
+/// prints one line and exits with status 2 without writing a frame.
 ///
 /// While serving, the process's own stdout is redirected to stderr and its stdin to
 /// `/dev/null`: the frames travel on private copies of the original descriptors, so a stray
@@ -35,6 +39,16 @@ where
     F: FnMut(usize, Item) -> Result<Item, String>,
 {
     let pid = std::process::id();
+    // A pool always gives its workers pipes. A terminal means someone ran the program by hand
+    // with the marker in its environment: refuse rather than write binary frames to the screen.
+    // SAFETY: isatty only inspects the descriptors.
+    if unsafe { libc::isatty(0) == 1 || libc::isatty(1) == 1 } {
+        eprintln!(
+            "procpool worker {role} (pid {pid}): {WORKER_ENV} is set but stdin or stdout is a \
+             terminal, so no pool started this process; unset {WORKER_ENV} to run it yourself"
+        );
+        return 2;
+    }
     let (input, output) = match take_frame_streams() {
         Ok(streams) => streams,
         Err(e) => {
@@ -48,12 +62,35 @@ where
         .unwrap_or(DEFAULT_MAX_FRAME_BYTES);
     let mut reader = BufReader::with_capacity(crate::IO_BUFFER_BYTES, input);
     let mut writer = BufWriter::with_capacity(crate::IO_BUFFER_BYTES, output);
+    if trace::enable_from_env() {
+        let index = worker_index().map_or_else(|| "?".to_string(), |i| i.to_string());
+        trace::name_process(format!("worker {index} ({role})"));
+    }
     if wire::write_control(&mut writer, Kind::Ready).is_err() {
         return 1;
     }
     loop {
+        // Idle until the next frame starts arriving; then the read is the copy. (An error here
+        // shows again in read_frame.)
+        let _ = wire::wait_for_data(&mut reader);
+        let mut receiving = trace::span("receive tasks", State::Copy);
         let (first, items) = match wire::read_frame(&mut reader, max) {
-            Ok((Frame::Tasks { first, items }, _)) => (first, items),
+            Ok((Frame::Tasks { first, items }, bytes)) => {
+                if let Some(span) = &mut receiving {
+                    span.set_task(first);
+                    span.set_bytes(bytes);
+                }
+                (first, items)
+            }
+            Ok((Frame::Stop, _)) if trace::enabled() => {
+                // What this worker recorded goes back to the pool, which asked for it.
+                let recorded = trace::take().to_bytes();
+                return if wire::write_trace(&mut writer, &recorded).is_ok() {
+                    0
+                } else {
+                    1
+                };
+            }
             Ok((Frame::Stop, _)) | Err(FrameError::Closed) => return 0,
             Ok((other, _)) => {
                 eprintln!(
@@ -67,11 +104,15 @@ where
                 return 2;
             }
         };
+        drop(receiving);
         let mut results = Vec::with_capacity(items.len());
         let mut failed = false;
         for (i, item) in items.into_iter().enumerate() {
             let task = first + i;
-            match panic::catch_unwind(AssertUnwindSafe(|| handler(task, item))) {
+            let outcome = trace::compute(task, || {
+                panic::catch_unwind(AssertUnwindSafe(|| handler(task, item)))
+            });
+            match outcome {
                 Ok(Ok(result)) => results.push(result),
                 Ok(Err(message)) => {
                     if wire::write_error(&mut writer, task, &message).is_err() {
@@ -92,8 +133,12 @@ where
             }
         }
         // After an error frame the pool shuts everything down; wait for that.
-        if !failed && wire::write_items(&mut writer, Kind::Results, first, &results).is_err() {
-            return 1;
+        if !failed {
+            let mut sending = trace::span("send results", State::Copy).map(|s| s.task(first));
+            match wire::write_items(&mut writer, Kind::Results, first, &results) {
+                Ok(bytes) => sending.iter_mut().for_each(|s| s.set_bytes(bytes)),
+                Err(_) => return 1,
+            }
         }
     }
 }

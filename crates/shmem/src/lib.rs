@@ -38,28 +38,32 @@
 //!
 //! - Normal exit, an error returned from `main`, a panic that unwinds: the owner's `Drop` unlinks.
 //! - Ctrl-C (SIGINT), SIGTERM, SIGHUP: [`install_cleanup_handler`] (called by `create`) unlinks
-//!   every name this process still has linked, then exits with status 130. It runs on an
-//!   ordinary thread (the `ctrlc` crate's), not inside a signal handler.
+//!   every name this process still has linked and exits with 128 + the signal (130, 143, 129).
+//!   It is a signal handler that does only async-signal-safe work (`unlink`, `write`, `_exit`),
+//!   so it cannot deadlock on a lock another thread holds.
 //! - SIGKILL of a worker: the kernel drops its mapping; no name belongs to it, nothing leaks.
 //! - SIGKILL of the owner *after* `unlink`: nothing leaks; the memory goes with the last mapping.
 //! - SIGKILL of the owner *before* `unlink`, or `panic = "abort"`, or a crash: no code runs, so
-//!   the name stays in `/dev/shm` until someone removes it or the machine reboots. This is the
-//!   one window that can leak; unlinking right after the workers attach keeps it short.
-//!   [`leftovers`] lists what a given process left behind and [`unlink_name`] removes it.
+//!   the name stays in `/dev/shm` until the next process using this crate starts: its first
+//!   `create` (or [`install_cleanup_handler`]) calls [`remove_stale`], which removes this user's
+//!   objects whose pid (part of every name) no longer exists. Unlinking right after the workers
+//!   attach keeps that window short. [`leftovers`] lists what a given process left behind.
 //!
 //! Names are listed from `/dev/shm`, where Linux keeps POSIX shared memory; [`leftovers`] and
 //! the free-space check are Linux-specific, the rest is POSIX.
 
-use std::collections::BTreeSet;
+use std::cell::UnsafeCell;
 use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::FromRawFd;
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::Once;
 
 use memmap2::{MmapMut, MmapOptions};
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
+use trace::State;
 
 /// Every name this crate creates starts with this (after the leading `/`).
 pub const NAME_PREFIX: &str = "cnd-";
@@ -67,8 +71,11 @@ pub const NAME_PREFIX: &str = "cnd-";
 /// Where Linux shows POSIX shared-memory objects as files.
 pub const SHM_DIR: &str = "/dev/shm";
 
-/// Exit status of a process whose arrays were cleaned up by the Ctrl-C / SIGTERM handler.
+/// Exit status after SIGINT (Ctrl-C) once the handler removed the arrays: 128 + 2.
 pub const INTERRUPTED_EXIT_CODE: i32 = 130;
+
+/// Exit status after SIGTERM once the handler removed the arrays: 128 + 15.
+pub const TERMINATED_EXIT_CODE: i32 = 143;
 
 /// Why a shared array could not be created, opened or removed. `Display` is one line.
 #[derive(Debug)]
@@ -108,6 +115,11 @@ pub enum ShmError {
     BadName {
         /// The name given.
         name: String,
+    },
+    /// More arrays linked at once than the signal handler's table holds.
+    TooMany {
+        /// How many the table holds.
+        limit: usize,
     },
     /// A descriptor string that is not `name:dim0xdim1...`.
     BadDescriptor {
@@ -152,6 +164,10 @@ impl fmt::Display for ShmError {
                 "invalid shared memory name {name:?}: it must be '/' followed by up to 254 \
                  characters without '/' or NUL"
             ),
+            ShmError::TooMany { limit } => write!(
+                f,
+                "more than {limit} shared arrays linked at once; unlink some before creating more"
+            ),
             ShmError::BadDescriptor { descriptor } => write!(
                 f,
                 "invalid shared array descriptor {descriptor:?}: expected NAME:DIM0xDIM1..."
@@ -186,50 +202,230 @@ fn human_bytes(n: u64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The registry of linked names and the Ctrl-C / SIGTERM handler.
+// The registry of linked names and the SIGINT / SIGTERM / SIGHUP handler.
+//
+// The handler runs inside a signal handler, on whatever thread the signal lands, while another
+// thread may hold any lock (the allocator's, stdout's, this crate's) or be inside fork(). So it
+// takes no lock and allocates nothing: the names live in a fixed table of slots whose states
+// are atomics, each slot holding the object's path ready for unlink(2) (async-signal-safe), and
+// the handler ends with _exit(2).
 
-/// Names this process created and has not unlinked yet.
-static REGISTRY: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-static HANDLER: Once = Once::new();
+/// How many names one process can have linked at once.
+const SLOTS: usize = 64;
+/// Room for `/dev/shm` + a name of up to 255 bytes + NUL.
+const PATH_BYTES: usize = 288;
 
-fn registry() -> MutexGuard<'static, BTreeSet<String>> {
-    // A panic while holding the lock leaves the set itself intact: keep using it.
-    REGISTRY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+const FREE: u8 = 0;
+/// A thread is writing the slot's path: the handler must not read it.
+const WRITING: u8 = 1;
+/// The path is complete and the name is (or is about to be) linked.
+const LINKED: u8 = 2;
+
+struct Slot {
+    state: AtomicU8,
+    path: UnsafeCell<[u8; PATH_BYTES]>,
 }
 
-/// Install (once; later calls do nothing) a Ctrl-C / SIGTERM / SIGHUP handler that unlinks
-/// every [`SharedArray`] name this process still has linked and exits with status 130.
+// SAFETY: `path` is written only by the thread that moved `state` from FREE to WRITING, and
+// read (by the handler or the unlinking thread) only while `state` is LINKED.
+unsafe impl Sync for Slot {}
+
+#[allow(clippy::declare_interior_mutable_const)] // only used to build the array below
+const EMPTY_SLOT: Slot = Slot {
+    state: AtomicU8::new(FREE),
+    path: UnsafeCell::new([0; PATH_BYTES]),
+};
+static REGISTRY: [Slot; SLOTS] = [EMPTY_SLOT; SLOTS];
+static HANDLER: Once = Once::new();
+
+/// What `unlink(2)` takes for `name` on this system: `/dev/shm/<name>` on Linux (plain unlink
+/// is async-signal-safe; shm_unlink is not on POSIX's list), the name itself elsewhere.
+fn unlink_path(name: &str) -> String {
+    if cfg!(target_os = "linux") {
+        format!("{SHM_DIR}{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Put `name` in the table before the object exists, so a signal at any moment after the
+/// object is created finds it.
+fn register(name: &str) -> Result<(), ShmError> {
+    let path = unlink_path(name);
+    if path.len() >= PATH_BYTES {
+        return Err(ShmError::BadName { name: name.into() });
+    }
+    for slot in &REGISTRY {
+        if slot
+            .state
+            .compare_exchange(FREE, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            // SAFETY: WRITING gives this thread the slot's path alone.
+            let buf = unsafe { &mut *slot.path.get() };
+            buf[..path.len()].copy_from_slice(path.as_bytes());
+            buf[path.len()] = 0;
+            slot.state.store(LINKED, Ordering::Release);
+            return Ok(());
+        }
+    }
+    Err(ShmError::TooMany { limit: SLOTS })
+}
+
+/// Take `name` out of the table; with `unlink`, remove the object too (before its slot is
+/// freed, so a signal in between still finds it). `None` when `name` was not registered.
+fn deregister(name: &str, unlink: bool) -> Option<io::Result<()>> {
+    let path = unlink_path(name);
+    let slot = REGISTRY.iter().find(|slot| {
+        // SAFETY: a LINKED slot's path is complete and nobody writes it until it is FREE.
+        slot.state.load(Ordering::Acquire) == LINKED
+            && unsafe { &*slot.path.get() }.split(|&b| b == 0).next() == Some(path.as_bytes())
+    })?;
+    let result = unlink.then(|| {
+        // SAFETY: the path is NUL-terminated and stays put while the state is LINKED.
+        if unsafe { libc::unlink((*slot.path.get()).as_ptr().cast()) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    });
+    // Two threads deregistering the same name both unlink; one of them frees the slot.
+    slot.state
+        .compare_exchange(LINKED, FREE, Ordering::AcqRel, Ordering::Relaxed)
+        .ok()?;
+    Some(result.unwrap_or(Ok(())))
+}
+
+/// Whether `name` is in the table.
+fn registered(name: &str) -> bool {
+    let path = unlink_path(name);
+    REGISTRY.iter().any(|slot| {
+        // SAFETY: as in deregister.
+        slot.state.load(Ordering::Acquire) == LINKED
+            && unsafe { &*slot.path.get() }.split(|&b| b == 0).next() == Some(path.as_bytes())
+    })
+}
+
+/// The process that installed the handler. A child forked from it (between `fork` and `exec`
+/// the handler is still installed) must not remove its parent's names.
+static OWNER_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    // Only async-signal-safe calls: getpid, unlink, write, _exit.
+    // SAFETY: getpid and _exit are async-signal-safe.
+    if unsafe { libc::getpid() } != OWNER_PID.load(Ordering::Relaxed) {
+        unsafe { libc::_exit(128 + signal) };
+    }
+    for slot in &REGISTRY {
+        if slot.state.load(Ordering::Acquire) == LINKED {
+            // SAFETY: a LINKED slot holds a complete NUL-terminated path.
+            unsafe { libc::unlink((*slot.path.get()).as_ptr().cast()) };
+        }
+    }
+    let message: &[u8] = match signal {
+        libc::SIGINT => b"interrupted (SIGINT): shared memory removed\n",
+        libc::SIGTERM => b"terminated (SIGTERM): shared memory removed\n",
+        _ => b"hung up (SIGHUP): shared memory removed\n",
+    };
+    // SAFETY: write and _exit are async-signal-safe; the buffer is static.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(128 + signal);
+    }
+}
+
+/// Install (once; later calls do nothing) a SIGINT / SIGTERM / SIGHUP handler that unlinks
+/// every [`SharedArray`] name this process still has linked, writes one line on stderr and
+/// exits at once with status 128 + the signal: 130 for SIGINT ([`INTERRUPTED_EXIT_CODE`]), 143
+/// for SIGTERM ([`TERMINATED_EXIT_CODE`]), 129 for SIGHUP. The first call also removes the
+/// objects that dead processes left behind (see [`remove_stale`]).
 ///
-/// [`SharedArray::create`] calls it. If the program already installed its own `ctrlc`
-/// handler, this one cannot be added: that handler should call [`unlink_all`].
+/// It is a real signal handler doing only async-signal-safe work (`unlink`, `write`, `_exit`),
+/// so it is correct whatever the other threads are doing (forking, computing in OpenBLAS,
+/// holding the allocator's lock), and the process exits within moments. Worker processes
+/// started with `PR_SET_PDEATHSIG` die with it. [`SharedArray::create`] calls it.
 pub fn install_cleanup_handler() {
     HANDLER.call_once(|| {
-        // Err only when another ctrlc handler exists; see the doc comment.
-        let _ = ctrlc::set_handler(|| {
-            // Keep the lock until exit: a `create` racing with us cannot add a name afterwards.
-            let mut names = registry();
-            unlink_registered(&mut names);
-            std::process::exit(INTERRUPTED_EXIT_CODE);
-        });
+        remove_stale();
+        // SAFETY: getpid has no preconditions.
+        OWNER_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+        // SAFETY: a zeroed sigaction with a handler of the right type and a full mask, so the
+        // handler is not interrupted by another of the three signals.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigfillset(&mut action.sa_mask);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
     });
 }
 
 /// Unlink every name this process created and still has linked. Returns how many it removed.
 /// The mappings stay valid; the owners' later `unlink` and `Drop` do nothing more.
 pub fn unlink_all() -> usize {
-    unlink_registered(&mut registry())
-}
-
-fn unlink_registered(names: &mut BTreeSet<String>) -> usize {
     let mut removed = 0;
-    for name in std::mem::take(names) {
-        if raw_unlink(&name).is_ok() {
-            removed += 1;
+    for slot in &REGISTRY {
+        if slot.state.load(Ordering::Acquire) != LINKED {
+            continue;
+        }
+        // SAFETY: as in deregister; the path is copied out before the slot can be freed.
+        let path = unsafe { &*slot.path.get() }
+            .split(|&b| b == 0)
+            .next()
+            .map(<[u8]>::to_vec);
+        let name = path.and_then(|p| String::from_utf8(p).ok());
+        let name = name.map(|p| p.strip_prefix(SHM_DIR).map(str::to_string).unwrap_or(p));
+        if let Some(name) = name {
+            if matches!(deregister(&name, true), Some(Ok(()))) {
+                removed += 1;
+            }
         }
     }
     removed
+}
+
+/// Remove the objects in `/dev/shm` that this crate's naming scheme (`cnd-<pid>-...`) made
+/// for processes that no longer exist and that belong to this user: what a SIGKILL, an OOM
+/// kill or a crash left before its owner could unlink. Returns the names removed. A live pid
+/// (even a reused one) keeps its objects: only a pid that `kill(pid, 0)` says is gone counts.
+pub fn remove_stale() -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(SHM_DIR) else {
+        return Vec::new();
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(file) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some(pid) = file
+            .strip_prefix(NAME_PREFIX)
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+            .filter(|&pid| pid > 0)
+        else {
+            continue;
+        };
+        if entry.metadata().ok().map(|m| m.uid()) != Some(me) || process_exists(pid) {
+            continue;
+        }
+        let name = format!("/{file}");
+        if raw_unlink(&name).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
+}
+
+/// Whether a process with this pid exists (alive or a zombie), as `kill(pid, 0)` tells.
+fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn raw_unlink(name: &str) -> io::Result<()> {
@@ -331,7 +527,7 @@ pub fn leftovers(pid: u32) -> Vec<String> {
 /// Remove a name from the system, for example one that [`leftovers`] found after a crash.
 pub fn unlink_name(name: &str) -> Result<(), ShmError> {
     check_name(name)?;
-    registry().remove(name);
+    deregister(name, false);
     raw_unlink(name).map_err(|e| os_error("shm_unlink", name, e))
 }
 
@@ -363,6 +559,18 @@ fn view_of<'a>(shape: &[usize], data: &'a [f64]) -> ArrayViewD<'a, f64> {
 
 fn view_mut_of<'a>(shape: &[usize], data: &'a mut [f64]) -> ArrayViewMutD<'a, f64> {
     ArrayViewMutD::from_shape(IxDyn(shape), data).expect("mapping length matches the shape")
+}
+
+/// Ask for transparent huge pages on a mapping, as NumPy does for its large arrays: 2 MiB pages
+/// mean 512 times fewer page faults when the arrays are first written. Shared memory gets them
+/// only where the kernel allows huge pages on `/dev/shm` (its tmpfs `huge=` mount option, or
+/// `/sys/kernel/mm/transparent_hugepage/shmem_enabled` set to `force`); elsewhere the advice is
+/// a no-op, and a refused advice leaves ordinary pages, so its result is ignored.
+fn advise_huge_pages(map: &MmapMut) {
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
+    #[cfg(not(target_os = "linux"))]
+    let _ = map;
 }
 
 fn f64s(map: &MmapMut, len: usize) -> &[f64] {
@@ -433,6 +641,7 @@ impl SharedArray {
     pub fn create_named(name: &str, shape: &[usize]) -> Result<SharedArray, ShmError> {
         let c_name = check_name(name)?;
         let bytes = byte_len(shape)?;
+        let _mapping = trace::span("map shared array", State::Setup).map(|s| s.bytes(bytes as u64));
         if let Some(available) = shm_available() {
             if bytes as u64 > available {
                 return Err(ShmError::NoSpace {
@@ -443,13 +652,14 @@ impl SharedArray {
         }
         install_cleanup_handler();
 
-        // Hold the registry from shm_open until the name is in it, so the Ctrl-C handler
-        // either runs before the object exists or sees its name.
-        let mut names = registry();
-        let file = shm_open(&c_name, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR)
-            .map_err(|e| os_error("shm_open", name, e))?;
-        names.insert(name.to_string());
-        drop(names);
+        // Registered before it exists, so a signal at any moment after shm_open finds it. (A
+        // signal before shm_open fails with EEXIST would unlink that other object: a chosen
+        // name's risk; a random name cannot exist already.)
+        register(name)?;
+        let file = shm_open(&c_name, libc::O_CREAT | libc::O_EXCL | libc::O_RDWR).map_err(|e| {
+            deregister(name, false);
+            os_error("shm_open", name, e)
+        })?;
 
         let unlink_on_error = |err: ShmError| {
             let _ = unlink_name(name);
@@ -460,6 +670,7 @@ impl SharedArray {
         // except by deliberately opening our unguessable name.
         let map = unsafe { MmapOptions::new().len(bytes).map_mut(&file) }
             .map_err(|e| unlink_on_error(os_error("mmap", name, e)))?;
+        advise_huge_pages(&map);
         Ok(SharedArray {
             name: name.to_string(),
             shape: shape.to_vec(),
@@ -488,16 +699,16 @@ impl SharedArray {
             return Ok(());
         }
         self.linked = false;
-        // unlink_all (the Ctrl-C path) may have removed it already: then it is done.
-        if registry().remove(&self.name) {
-            raw_unlink(&self.name).map_err(|e| os_error("shm_unlink", &self.name, e))?;
+        // unlink_all may have removed it already: then it is done.
+        match deregister(&self.name, true) {
+            Some(Err(e)) => Err(os_error("shm_unlink", &self.name, e)),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether the name still exists (`unlink` has not been called, nor [`unlink_all`]).
     pub fn is_linked(&self) -> bool {
-        self.linked && registry().contains(&self.name)
+        self.linked && registered(&self.name)
     }
 }
 
@@ -548,6 +759,7 @@ impl Attached {
     pub fn open(name: &str, shape: &[usize]) -> Result<Attached, ShmError> {
         let c_name = check_name(name)?;
         let bytes = byte_len(shape)?;
+        let _mapping = trace::span("map shared array", State::Setup).map(|s| s.bytes(bytes as u64));
         let file = shm_open(&c_name, libc::O_RDWR).map_err(|e| os_error("shm_open", name, e))?;
         let actual = file
             .metadata()
@@ -563,6 +775,7 @@ impl Attached {
         // SAFETY: the object has exactly `bytes` bytes; the owner never shrinks it.
         let map = unsafe { MmapOptions::new().len(bytes).map_mut(&file) }
             .map_err(|e| os_error("mmap", name, e))?;
+        advise_huge_pages(&map);
         Ok(Attached {
             name: name.into(),
             shape: shape.to_vec(),

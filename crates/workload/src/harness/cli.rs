@@ -32,7 +32,7 @@ where
     match try_parse_from::<T, I, S>(name, about, args) {
         Ok(parsed) => parsed,
         Err(Exit::Help(text)) => {
-            print!("{text}");
+            say!("{}", text.trim_end());
             std::process::exit(0)
         }
         Err(Exit::Usage(line)) => usage_error(line),
@@ -81,6 +81,16 @@ where
     }
 }
 
+/// With `--trace FILE`: check that FILE can be written (one line and exit 2 if not), before
+/// any work, and start recording this process and the workers it starts.
+pub fn start_trace(step: &str, path: Option<&std::path::Path>) {
+    if let Some(path) = path {
+        if let Err(line) = trace::record_to(path, &format!("{step} (parent)")) {
+            usage_error(line);
+        }
+    }
+}
+
 /// A clap value parser for counts and sizes: a whole number of at least 1.
 ///
 /// Negative numbers and words get a message that says what was expected; the upper bound is
@@ -112,7 +122,7 @@ pub struct MatmulArgs {
     #[arg(long, value_name = "COUNT", default_value_t = 100, value_parser = positive)]
     pub tasks: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
-    #[arg(long, value_name = "COUNT", value_parser = positive)]
+    #[arg(long, value_name = "COUNT", value_parser = worker_count)]
     pub workers: Option<usize>,
     /// Tasks sent to a worker at a time; the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = positive)]
@@ -120,6 +130,10 @@ pub struct MatmulArgs {
     /// Also print one JSON line with every measurement (for the lab).
     #[arg(long)]
     pub json: bool,
+    /// Write what every process and thread did to FILE, as Chrome trace-event JSON (open it
+    /// in https://ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 impl MatmulArgs {
@@ -129,6 +143,7 @@ impl MatmulArgs {
         if let Err(line) = args.check_applies(name, pooled) {
             usage_error(line);
         }
+        start_trace(name, args.trace.as_deref());
         args
     }
 
@@ -168,12 +183,18 @@ pub struct GridArgs {
     /// Also print one JSON line with every measurement (for the lab).
     #[arg(long)]
     pub json: bool,
+    /// Write what every process and thread did to FILE, as Chrome trace-event JSON (open it
+    /// in https://ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 impl GridArgs {
     /// Parse, fill in the default lists, and check the lists against the machine.
     pub fn parse_for(name: &'static str, about: &'static str) -> Self {
-        parse_resolved(name, about, Self::resolve)
+        let args: Self = parse_resolved(name, about, Self::resolve);
+        start_trace(name, args.trace.as_deref());
+        args
     }
 
     /// Fill in the default lists for `cores` logical cores and check the given ones: at most
@@ -265,6 +286,7 @@ impl MatmulArgs {
             workers: None,
             chunksize: None,
             json,
+            trace: None,
         }
     }
 }
@@ -292,8 +314,9 @@ pub struct PopulateArgs {
     /// Elements in the array (the tutorial's 1,000,000 by default).
     #[arg(long, value_name = "N", default_value_t = populate::DEFAULT_LEN, value_parser = positive)]
     pub len: usize,
-    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 1, value_parser = work_rounds)]
+    /// Rounds of cheap integer arithmetic per element; 1 is the tutorial's `i * base**2`, the
+    /// default costs about what the tutorial's element costs in Python.
+    #[arg(long, value_name = "ROUNDS", default_value_t = populate::DEFAULT_WORK, value_parser = work_rounds)]
     pub work: usize,
     /// Parallel workers (processes or threads); the step's own default when absent.
     #[arg(long, value_name = "COUNT", value_parser = worker_count)]
@@ -301,10 +324,14 @@ pub struct PopulateArgs {
     /// Also print one JSON line with every measurement (for the lab).
     #[arg(long)]
     pub json: bool,
+    /// Write what every process and thread did to FILE, as Chrome trace-event JSON (open it
+    /// in https://ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// The most workers `--workers` accepts: more processes than this is a typo, not a plan.
-pub const MAX_WORKERS: usize = 1024;
+pub const MAX_WORKERS: usize = procpool::MAX_WORKERS;
 
 /// A clap value parser for `--workers`: 1 to [`MAX_WORKERS`].
 pub fn worker_count(value: &str) -> Result<usize, String> {
@@ -334,6 +361,7 @@ impl PopulateArgs {
                 "--workers does not apply to {name}: it runs no workers"
             ));
         }
+        start_trace(name, args.trace.as_deref());
         args
     }
 }

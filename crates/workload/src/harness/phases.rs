@@ -69,8 +69,16 @@ pub fn finish_hashed<P: Pairs + ?Sized>(
 ///
 /// Exiting skips destructors, so the names of any shared arrays this process still has linked
 /// are removed first: a failed run leaves nothing in `/dev/shm`.
+///
+/// In a pool worker it first waits a moment: a worker mostly fails like this because its
+/// parent is going away (an interrupted run removes the arrays the worker was about to map),
+/// and then `PR_SET_PDEATHSIG` ends it within that moment, so the run ends with the parent's
+/// one line rather than a second, misleading one from the worker.
 pub fn fail(what: impl Display) -> ! {
     shmem::unlink_all();
+    if procpool::is_worker() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     eprintln!("error: {what}");
     std::process::exit(1)
 }

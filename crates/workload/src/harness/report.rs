@@ -6,7 +6,33 @@ use crate::machine::{human_bytes, Machine};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Instant;
+use trace::{Counters, Whose};
+
+/// Exit status when stdout's reader went away (a broken pipe): 128 + SIGPIPE, what a shell
+/// reports for a program that the signal ended, so `set -o pipefail` still sees the cut.
+pub const BROKEN_PIPE_EXIT: i32 = 141;
+
+/// Print one line on stdout. Printing never panics: when the reader has gone (`| head -c 1`),
+/// the program stops quietly with [`BROKEN_PIPE_EXIT`], as Unix tools do, since nobody reads
+/// what it would say; any other failure (`> /dev/full`) is one line on stderr and exit 1.
+/// Either way this process's shared-memory names are removed first.
+pub fn print_line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        shmem::unlink_all();
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(BROKEN_PIPE_EXIT);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// Exit code when a result fails verification.
 pub const WRONG_RESULT_EXIT: i32 = 1;
@@ -54,6 +80,28 @@ pub struct Record {
     pub checksum: String,
     /// Step-specific measurements (tables, thread counts seen by workers, ...).
     pub extra: BTreeMap<String, Value>,
+    /// The kernel's counters for this process, and for its workers once reaped.
+    #[serde(default)]
+    pub counters: Option<RunCounters>,
+}
+
+/// What `getrusage` counted for a run: page faults, context switches, CPU time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunCounters {
+    /// The example's own process, all its threads.
+    pub parent: Counters,
+    /// Its worker processes, summed, once they had ended (zero for a step without workers).
+    pub workers: Counters,
+}
+
+impl RunCounters {
+    /// The counters now; the workers' include only workers already reaped.
+    pub fn now() -> Option<RunCounters> {
+        Some(RunCounters {
+            parent: Counters::read(Whose::ThisProcess).ok()?,
+            workers: Counters::read(Whose::ReapedChildren).ok()?,
+        })
+    }
 }
 
 impl Record {
@@ -87,8 +135,8 @@ impl Report {
     /// Print what the step is and the machine line, and start the clock that `Took` reads.
     pub fn start(step: &str, about: &str, json: bool) -> Report {
         let machine = Machine::current();
-        println!("{step}: {about}");
-        println!("machine: {machine}");
+        say!("{step}: {about}");
+        say!("machine: {machine}");
         Report {
             record: Record {
                 step: step.to_string(),
@@ -100,6 +148,7 @@ impl Report {
                 verified: false,
                 checksum: String::new(),
                 extra: BTreeMap::new(),
+                counters: None,
             },
             start: Instant::now(),
             json,
@@ -111,12 +160,12 @@ impl Report {
         for (k, v) in params {
             self.record.params.insert((*k).to_string(), v.clone());
         }
-        println!("workload: {description}");
+        say!("workload: {description}");
     }
 
     /// Print an indented note (pool size, thread counts, ...).
     pub fn note(&self, text: impl std::fmt::Display) {
-        println!("  {text}");
+        say!("  {text}");
     }
 
     /// Time `f` as a named phase and print its duration.
@@ -129,7 +178,7 @@ impl Report {
 
     /// Record a phase timed elsewhere (by a worker, or inside a pool).
     pub fn add_phase(&mut self, name: &str, seconds: f64) {
-        println!("  {name:<22} {seconds:>9.3} s");
+        say!("  {name:<22} {seconds:>9.3} s");
         self.record.phases.push(Phase {
             name: name.to_string(),
             seconds,
@@ -143,7 +192,7 @@ impl Report {
         } else {
             String::new()
         };
-        println!(
+        say!(
             "  copied between processes: {} in {} messages ({} of it array data), {:.3} s moving it{rate}",
             human_bytes(copies.bytes as f64),
             copies.messages,
@@ -163,13 +212,13 @@ impl Report {
     pub fn took(&mut self) -> f64 {
         let seconds = self.start.elapsed().as_secs_f64();
         self.record.took_seconds = seconds;
-        println!("Took {seconds:.3} seconds");
+        say!("Took {seconds:.3} seconds");
         seconds
     }
 
     /// Print the verification verdict and remember it with the results' checksum.
     pub fn verdict(&mut self, ok: bool, verdict: impl std::fmt::Display, checksum: String) {
-        println!("verified: {verdict} [checksum {checksum}]");
+        say!("verified: {verdict} [checksum {checksum}]");
         self.record.verified = ok;
         self.record.checksum = checksum;
     }
@@ -179,11 +228,27 @@ impl Report {
         &self.record
     }
 
-    /// Print the JSON line when asked for, and exit non-zero if a result was wrong.
-    pub fn finish(self) {
+    /// Print the process counters, write the trace when asked for (its workers have stopped
+    /// by now), print the JSON line when asked for, and exit non-zero if a result was wrong.
+    pub fn finish(mut self) {
+        self.record.counters = RunCounters::now();
+        if let Some(c) = &self.record.counters {
+            say!("  counters, this process: {}", c.parent);
+            if !c.workers.is_empty() {
+                say!("  counters, its workers (summed): {}", c.workers);
+            }
+        }
+        match trace::write_recorded() {
+            Some(Ok(written)) => say!("  trace: {written}"),
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            None => {}
+        }
         if self.json {
             match serde_json::to_string(&self.record) {
-                Ok(line) => println!("{line}"),
+                Ok(line) => say!("{line}"),
                 Err(e) => eprintln!("error: could not write the JSON record: {e}"),
             }
         }

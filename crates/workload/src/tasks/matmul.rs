@@ -49,13 +49,14 @@ pub fn make_pairs(tasks: usize, n: usize) -> Vec<(Array2<f64>, Array2<f64>)> {
 
 /// Bytes of one `n x n` f64 matrix.
 pub fn matrix_bytes(n: usize) -> u128 {
-    (n as u128) * (n as u128) * 8
+    // saturating: a size whose square overflows is refused by the memory check, not wrapped
+    (n as u128).saturating_mul(n as u128).saturating_mul(8)
 }
 
 /// Memory for `tasks` pairs plus their products (three matrices per task), plus
 /// `extra_matrices` more (copies in flight, a worker's chunk).
 pub fn footprint(tasks: usize, n: usize, extra_matrices: usize) -> u128 {
-    (3 * tasks as u128 + extra_matrices as u128) * matrix_bytes(n)
+    (3 * tasks as u128 + extra_matrices as u128).saturating_mul(matrix_bytes(n))
 }
 
 /// Floating-point operations of one `n x n` product (`2 n^3`).

@@ -19,6 +19,23 @@ use std::ops::Range;
 pub const DEFAULT_LEN: usize = 1_000_000;
 /// The tutorial's `base_value`; round 1 of every element is `i * BASE^2`.
 pub const BASE: u64 = 2;
+/// The default `--work`: rounds that make one element cost about what one element of the
+/// tutorial's loop (`result[i] = i * base_value**2` over a NumPy array) costs in CPython on
+/// the same machine, so that the default runs re-create the tutorial's situation.
+///
+/// Measured on the reference machine (2 cores, shared with other work), interleaved, five
+/// times each: the tutorial's loop over 300,000 elements (CPython 3.11, NumPy 2.3) against
+/// `10-populate-sequential --len 300000 --work 1000 --json` (its `fill` phase per element and
+/// round): 1.35-1.83 µs per Python element against 2.9-4.1 ns per round, 427-467 rounds per
+/// Python element while the machine was loaded; unloaded, 0.92 µs per Python element against
+/// the lab's calibrated 0.37-0.41 ns per round, about 2,400 rounds. 1,000 lies between the
+/// two. The NumPy twin of step 10 measures the same thing with
+/// `numpy/10-populate-sequential.py --work 1 --json` (its `fill` phase over `len`; 2.6 µs per
+/// element once on the loaded machine, its element being the masked integer recurrence's
+/// first round rather than the tutorial's float product). The lab records both costs in every
+/// run (the calibration's element at this `--work`; the twin's loop at `--work 1` when twins
+/// run) so that the ratio on any machine can be read from its results.
+pub const DEFAULT_WORK: usize = 1000;
 /// The most rounds per element `--work` accepts.
 pub const MAX_WORK: usize = 1_000_000_000;
 /// Bytes of one element.

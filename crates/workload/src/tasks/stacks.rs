@@ -14,8 +14,9 @@ use ndarray::{
 use procpool::Item;
 use shmem::{Attached, SharedArray, ShmError};
 
-/// Install the Ctrl-C / SIGTERM handler that removes this process's shared arrays and exits
-/// with status 130 (creating a stack installs it too; call it early to cover the whole run).
+/// Install the SIGINT / SIGTERM handler that removes this process's shared arrays and exits
+/// with status 130 / 143 (creating a stack installs it too; call it early to cover the whole
+/// run).
 pub use shmem::install_cleanup_handler;
 
 /// The role the shared-memory workers serve.
@@ -227,8 +228,7 @@ where
         return;
     }
     let mut mapped = Mapped::from_env().unwrap_or_else(|e| {
-        eprintln!("error: worker cannot map the shared stacks: {e}");
-        std::process::exit(1)
+        crate::phases::fail(format!("worker cannot map the shared stacks: {e}"))
     });
     procpool::serve_if_worker(SHARED_ROLE, |task, item| {
         mapped.serve(task, &item, &mut multiply)

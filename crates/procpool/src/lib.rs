@@ -87,6 +87,7 @@
 #![cfg(unix)]
 
 mod error;
+pub mod evidence;
 mod pool;
 pub mod wire;
 mod worker;

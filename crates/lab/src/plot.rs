@@ -39,12 +39,18 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 /// Write every plot into `dir`.
 pub fn write_all(results: &Results, dir: &Path) -> Result<(), String> {
     let machine = &results.machine.slug;
-    time_per_step(results, &dir.join(PLOTS[0]), machine)?;
-    model_vs_measured(results, &dir.join(PLOTS[1]), machine)?;
-    heatmap(results, &dir.join(PLOTS[2]), machine)?;
-    blas_sweep(results, &dir.join(PLOTS[3]), machine)?;
-    populate_vs_work(results, &dir.join(PLOTS[4]), machine)?;
-    speedup_vs_size(results, &dir.join(PLOTS[5]), machine)?;
+    type Plot = fn(&Results, &Path, &str) -> Result<(), String>;
+    let plots: [Plot; 6] = [
+        time_per_step,
+        model_vs_measured,
+        heatmap,
+        blas_sweep,
+        populate_vs_work,
+        speedup_vs_size,
+    ];
+    for (name, plot) in PLOTS.iter().zip(plots) {
+        plot(results, &dir.join(name), machine).map_err(|e| format!("{name}: {e}"))?;
+    }
     Ok(())
 }
 
@@ -241,7 +247,7 @@ fn bars(
     let (lo, hi) = log_range(
         rows.iter()
             .flat_map(|r| [r.1, r.2, r.3, r.4.unwrap_or(r.1)]),
-    );
+    )?;
     let n = rows.len();
     // first step at the top
     let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
@@ -301,16 +307,39 @@ fn bars(
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| *v > 0.0 && v.is_finite())
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() {
-        return (0.1, 10.0);
+/// The largest value an axis may reach, and the smallest a log axis may start at: plotters
+/// never ends laying out an axis whose range is infinite, NaN or astronomically wide.
+const AXIS_LIMIT: f64 = 1e15;
+
+/// Refuse, in one line, a value that no axis can show (see [`AXIS_LIMIT`]).
+fn plottable(v: f64) -> Result<f64, String> {
+    if v.is_finite() && v.abs() <= AXIS_LIMIT {
+        Ok(v)
+    } else {
+        Err(format!(
+            "a value of {v:e} cannot be plotted (axes reach {AXIS_LIMIT:e} at most)"
+        ))
     }
-    (lo / 2.0, hi * 2.0)
+}
+
+/// The range of a log axis showing every positive value, padded by a factor of 2 each side.
+/// Refuses a value outside `1/AXIS_LIMIT ..= AXIS_LIMIT` (see [`plottable`]).
+fn log_range(values: impl Iterator<Item = f64>) -> Result<(f64, f64), String> {
+    let mut range = (f64::INFINITY, 0.0f64);
+    // a value that is not finite is left out, as it is from the plot itself
+    for v in values.filter(|v| *v > 0.0 && v.is_finite()) {
+        if !(plottable(v)? >= 1.0 / AXIS_LIMIT) {
+            return Err(format!(
+                "a value of {v:e} cannot be plotted on a log axis (it starts at {:e} at least)",
+                1.0 / AXIS_LIMIT
+            ));
+        }
+        range = (range.0.min(v), range.1.max(v));
+    }
+    if !range.0.is_finite() {
+        return Ok((0.1, 10.0));
+    }
+    Ok((range.0 / 2.0, range.1 * 2.0))
 }
 
 /// Measured against predicted, log-log, with the 25% band.
@@ -331,7 +360,7 @@ fn model_vs_measured(r: &Results, path: &Path, machine: &str) -> Result<(), Stri
     if points.is_empty() {
         return no_data(&area, &t, x, y, "no modelled step ran");
     }
-    let (lo, hi) = log_range(points.iter().flat_map(|p| [p.1, p.2]));
+    let (lo, hi) = log_range(points.iter().flat_map(|p| [p.1, p.2]))?;
     let mut chart = frame(&area, &t, 80)
         .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
         .map_err(err)?;
@@ -487,6 +516,10 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .filter_map(|t| Some((t as f64, r.calibration.gemm_gflops(n, t)?)))
         .collect();
     let xmax = points.iter().chain(&cal).map(|p| p.0).fold(1.0, f64::max) + 0.5;
+    // one label per thread count: a count beyond any machine is refused, not laid out
+    if xmax > crate::results::CORE_BOUNDS.1 {
+        return Err(format!("{xmax} BLAS threads cannot be plotted"));
+    }
     let peak = crate::pays::peak(&r.calibration).map(|p| p.0);
     let ymax = points
         .iter()
@@ -495,7 +528,7 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .fold(peak.unwrap_or(0.0), f64::max)
         * 1.3;
     let mut chart = frame(&area, &t, 70)
-        .build_cartesian_2d(0.5f64..xmax, 0f64..ymax.max(1.0))
+        .build_cartesian_2d(0.5f64..xmax, 0f64..plottable(ymax.max(1.0))?)
         .map_err(err)?;
     mesh(&mut chart, x, y)
         .x_labels(xmax as usize + 1)
@@ -583,8 +616,8 @@ fn work_panel(area: &Area, (len, series): &WorkPanel, x: &str, y: &str) -> Resul
     for s in &mut series {
         s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    let (xlo, xhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-    let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
+    let (xlo, xhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)))?;
+    let (ylo, yhi) = log_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)))?;
     // headroom above the data for the legend
     let yhi = yhi * 2.0f64.powi(series.len() as i32 + 1);
     let mut chart = ChartBuilder::on(area)
@@ -659,14 +692,14 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
     if series.is_empty() {
         return no_data(&area, &t, x, y, "the size sweep did not run");
     }
-    let (xlo, xhi) = log_range(sizes.iter().map(|n| *n as f64));
+    let (xlo, xhi) = log_range(sizes.iter().map(|n| *n as f64))?;
     let ymax = series
         .iter()
         .flat_map(|s| s.1.iter().map(|p| p.1))
         .fold(1.0, f64::max)
         * 1.2;
     let mut chart = frame(&area, &t, 70)
-        .build_cartesian_2d((xlo..xhi).log_scale(), 0f64..ymax)
+        .build_cartesian_2d((xlo..xhi).log_scale(), 0f64..plottable(ymax)?)
         .map_err(err)?;
     mesh(&mut chart, x, y)
         .x_label_formatter(&|v| format!("{v:.0}"))
@@ -699,7 +732,7 @@ pub fn rust_vs_numpy(r: &Results, path: &Path) -> Result<(), String> {
     if rows.is_empty() {
         return no_data(&area, &t, x, y, "no step ran beside its twin");
     }
-    let (lo, hi) = log_range(rows.iter().flat_map(|row| [row.rust, row.numpy]).flatten());
+    let (lo, hi) = log_range(rows.iter().flat_map(|row| [row.rust, row.numpy]).flatten())?;
     let hi = hi * 4.0; // room for the ratio text
     let n = rows.len();
     let labels: Vec<String> = rows.iter().rev().map(|row| row.stem.clone()).collect();

@@ -170,6 +170,15 @@ pub struct Results {
     pub twins: Vec<Measurement>,
 }
 
+/// The seconds a calibrated time may take: from a picosecond to about eleven days.
+pub const TIME_BOUNDS: (f64, f64) = (1e-12, 1e6);
+/// The bytes per second a calibrated bandwidth may reach: from 1 kB/s to 1 PB/s.
+pub const BANDWIDTH_BOUNDS: (f64, f64) = (1e3, 1e15);
+/// The GFLOP/s a calibrated dgemm rate may reach: from 1 kFLOP/s to 1 PFLOP/s.
+pub const GFLOPS_BOUNDS: (f64, f64) = (1e-6, 1e6);
+/// The core and thread counts a calibration may give.
+pub const CORE_BOUNDS: (f64, f64) = (1.0, 65536.0);
+
 /// Whether `stem` can be a file name in a results directory as it stands: letters, digits,
 /// `-`, `_` and `.`, not starting with `.`, at most 64 bytes (no `/`, no `..`, no hidden file).
 pub fn safe_stem(stem: &str) -> bool {
@@ -182,40 +191,79 @@ pub fn safe_stem(stem: &str) -> bool {
 }
 
 impl Results {
-    /// Refuse a calibration the model cannot divide by: every rate, bandwidth and time must be
-    /// finite and above zero, every core count at least 1 (a zero bandwidth makes every
-    /// prediction infinite).
+    /// Refuse a calibration the model cannot use, naming the first bad field: every time must
+    /// lie within [`TIME_BOUNDS`], every bandwidth within [`BANDWIDTH_BOUNDS`], every rate within
+    /// [`GFLOPS_BOUNDS`], every core count within [`CORE_BOUNDS`]. A zero makes predictions
+    /// infinite, and an absurd value (`1e308`) makes them overflow the plots' axes; a zero
+    /// `thread_start_seconds` is what a results.json from before it was measured holds (not
+    /// measured, so not usable as 0 seconds).
     pub fn check_calibration(&self) -> Result<(), String> {
         let c = &self.calibration;
-        let rates = c.gemm.iter().chain(&c.concurrent).chain(&c.oversubscribed);
-        let mut values: Vec<(String, f64)> = vec![
+        if c.thread_start_seconds == 0.0 {
+            return Err(format!(
+                "calibration value thread_start_seconds is {}: not measured (a results.json from an \
+                 older lab); run the lab again to calibrate it",
+                c.thread_start_seconds
+            ));
+        }
+        let time = |name: &str, v: f64| (name.to_string(), v, TIME_BOUNDS, "s");
+        let mut values: Vec<(String, f64, (f64, f64), &str)> = vec![
+            time("fill_seconds_per_element", c.fill_seconds_per_element),
+            time("process_start_seconds", c.process_start_seconds),
+            time("message_seconds", c.message_seconds),
+            time("thread_start_seconds", c.thread_start_seconds),
             (
-                "fill_seconds_per_element".into(),
-                c.fill_seconds_per_element,
+                "memcpy_bytes_per_second".into(),
+                c.memcpy_bytes_per_second,
+                BANDWIDTH_BOUNDS,
+                "B/s",
             ),
-            ("memcpy_bytes_per_second".into(), c.memcpy_bytes_per_second),
-            ("pipe_bytes_per_second".into(), c.pipe_bytes_per_second),
-            ("process_start_seconds".into(), c.process_start_seconds),
-            ("message_seconds".into(), c.message_seconds),
+            (
+                "pipe_bytes_per_second".into(),
+                c.pipe_bytes_per_second,
+                BANDWIDTH_BOUNDS,
+                "B/s",
+            ),
         ];
+        let rates = c.gemm.iter().chain(&c.concurrent).chain(&c.oversubscribed);
         values.extend(rates.map(|r| {
             (
                 format!("gflops at size {} x {}", r.size, r.threads),
                 r.gflops,
+                GFLOPS_BOUNDS,
+                "GFLOP/s",
             )
         }));
         values.extend(
             c.element
                 .iter()
-                .map(|e| (format!("element seconds at work {}", e.work), e.seconds)),
+                .map(|e| time(&format!("element seconds at work {}", e.work), e.seconds)),
         );
-        if let Some((name, v)) = values.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+        let cores = [
+            ("logical_cores", c.logical_cores),
+            ("physical_cores", c.physical_cores),
+            ("default_blas_threads", c.default_blas_threads),
+        ];
+        values.extend(
+            cores
+                .iter()
+                .map(|(name, n)| (name.to_string(), *n as f64, CORE_BOUNDS, "")),
+        );
+        let bad = values
+            .iter()
+            .find(|(_, v, (lo, hi), _)| !(v.is_finite() && *v >= *lo && *v <= *hi));
+        if let Some((name, v, (lo, hi), unit)) = bad {
+            // 1e308 as `1e308`, not as 309 digits
+            let v = if *v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+                format!("{v:e}")
+            } else {
+                format!("{v}")
+            };
             return Err(format!(
-                "calibration value {name} is {v}; it must be a finite number above zero"
-            ));
-        }
-        if c.logical_cores == 0 || c.physical_cores == 0 || c.default_blas_threads == 0 {
-            return Err("calibration core and thread counts must be at least 1".into());
+                "calibration value {name} is {v}; it must be a finite number from {lo:e} to {hi:e} {unit}"
+            )
+            .trim_end()
+            .to_string());
         }
         Ok(())
     }
@@ -223,10 +271,15 @@ impl Results {
     /// Refuse a measurement whose stem would not be a plain file name under `steps/` (a
     /// results.json edited by hand, or by someone else, could say `../../x`).
     pub fn check_file_names(&self) -> Result<(), String> {
-        match self.measurements.iter().find(|m| !safe_stem(&m.stem)) {
-            Some(m) => Err(format!(
-                "measurement stem {:?} is not a plain file name (letters, digits, '-', '_', '.')",
-                m.stem
+        let stems = self
+            .measurements
+            .iter()
+            .chain(&self.twins)
+            .map(|m| &m.stem)
+            .chain(self.timelines.iter().map(|t| &t.stem));
+        match stems.into_iter().find(|s| !safe_stem(s)) {
+            Some(stem) => Err(format!(
+                "measurement stem {stem:?} is not a plain file name (letters, digits, '-', '_', '.')"
             )),
             None => Ok(()),
         }

@@ -497,8 +497,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         eprintln!("lab: interrupted; nothing written");
         return Ok(INTERRUPTED_EXIT);
     }
-    print!("{}", crate::render::summary(&results));
-    println!(
+    let summary = crate::render::summary(&results);
+    workload::say!("{}", summary.strip_suffix('\n').unwrap_or(&summary));
+    workload::say!(
         "\nlab: wrote {} in {:.1} s",
         out_dir.display(),
         started.elapsed().as_secs_f64()

@@ -278,7 +278,7 @@ const CHECK_POPULATION: &[&str] = &["--len", "5001", "--work", "3"];
 pub fn check(examples: &Path) -> Result<i32, String> {
     let target = examples.parent().and_then(Path::parent).unwrap_or(examples);
     let twins = prepare(&crate::session::workspace_root(), target)?;
-    println!(
+    workload::say!(
         "lab twins: {} against the example binaries in {}",
         twins.versions,
         examples.display()
@@ -314,10 +314,10 @@ pub fn check(examples: &Path) -> Result<i32, String> {
             (_, false, _) => Err(format!("the NumPy twin failed: {}", error(&twin))),
         };
         match verdict {
-            Ok(line) => println!("{} {}: {line}", step.stem, args.join(" ")),
+            Ok(line) => workload::say!("{} {}: {line}", step.stem, args.join(" ")),
             Err(line) => {
                 failed += 1;
-                println!("{} {}: {line}", step.stem, args.join(" "));
+                workload::say!("{} {}: {line}", step.stem, args.join(" "));
             }
         }
     }

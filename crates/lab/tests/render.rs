@@ -440,13 +440,15 @@ fn writing_results_keeps_every_file_the_lab_did_not_write() {
     std::fs::write(dir.join("steps/mine.md"), "y").unwrap();
     // A file an earlier write listed in its manifest, which this write no longer produces.
     std::fs::write(dir.join("steps/00-gone.md"), "old").unwrap();
+    // with the hash of what that write wrote, and a line with a path outside the directory
+    let gone = lab::output::content_hash(b"old");
     std::fs::write(
         dir.join(lab::output::MANIFEST),
-        "steps/00-gone.md\n../outside\n",
+        format!("steps/00-gone.md\t{gone}\n../outside\t{gone}\n"),
     )
     .unwrap();
     let outside = dir.parent().unwrap().join("outside");
-    std::fs::write(&outside, "z").unwrap();
+    std::fs::write(&outside, "old").unwrap();
     assert!(lab::output::write(&results, &dir, || false).unwrap());
     assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "x");
     assert_eq!(
@@ -519,17 +521,12 @@ fn render_works_on_a_results_file_in_the_current_directory() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
-    let dir = temp_dir("calibration");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut results = fixture();
-    results.calibration.pipe_bytes_per_second = 0.0;
-    let json = serde_json::to_string(&results).unwrap();
-    std::fs::write(dir.join("results.json"), json).unwrap();
+/// `lab render results.json` in `dir`, killed (and the test failed) if it runs past 20 s.
+fn render_within_20_s(dir: &std::path::Path) -> std::process::Output {
     let child = lab_bin()
         .args(["render", "results.json"])
-        .current_dir(&dir)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -543,7 +540,19 @@ fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         panic!("lab render still running after 20 s");
     };
-    one_line_error(&out.unwrap(), 1, "pipe_bytes_per_second is 0");
+    out.unwrap()
+}
+
+#[test]
+fn a_zero_or_non_finite_calibration_is_one_line_not_a_hang() {
+    let dir = temp_dir("calibration");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut results = fixture();
+    results.calibration.pipe_bytes_per_second = 0.0;
+    let json = serde_json::to_string(&results).unwrap();
+    std::fs::write(dir.join("results.json"), json).unwrap();
+    let out = render_within_20_s(&dir);
+    one_line_error(&out, 1, "pipe_bytes_per_second is 0");
     let mut results = fixture();
     results.calibration.gemm[0].gflops = f64::NAN;
     assert!(results.check_calibration().unwrap_err().contains("NaN"));
@@ -635,4 +644,313 @@ fn twins_are_compared_with_their_rust_steps_and_rendered() {
     let back: Results = serde_json::from_str(&json).unwrap();
     assert_eq!(back.twins.len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// Issue 15, defect 1, as a reviewer attacked it: the lab overwrites and deletes nothing it
+// did not write, through links, tampered manifests or files of the same name.
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn manifest_lines(dir: &std::path::Path) -> Vec<String> {
+    read(&dir.join(lab::output::MANIFEST))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn nothing_is_written_through_a_linked_folder() {
+    let root = temp_dir("link-folder");
+    let (out, foreign) = (root.join("x"), root.join("f2"));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("01-sequential.md"), "foreign").unwrap();
+    std::os::unix::fs::symlink("../f2", out.join("steps")).unwrap();
+    let e = lab::output::write(&fixture(), &out, || false).unwrap_err();
+    assert!(e.contains("symbolic link") && !e.contains('\n'), "{e}");
+    assert_eq!(read(&foreign.join("01-sequential.md")), "foreign");
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+    // refused before anything changed: no lab file, no manifest, no temporary folder
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // `lab run` refuses it before measuring
+    let e = lab::output::check_writable(&out).unwrap_err();
+    assert!(e.contains("symbolic link"), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_manifest_line_through_a_link_deletes_nothing() {
+    let root = temp_dir("link-manifest");
+    let (out, foreign) = (root.join("v"), root.join("foreign"));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "theirs").unwrap();
+    std::fs::write(foreign.join("summary.md"), "theirs").unwrap();
+    std::os::unix::fs::symlink("../foreign", out.join("lnk")).unwrap();
+    // even with the right hashes, and a name the lab writes behind the link
+    let hash = lab::output::content_hash(b"theirs");
+    let lines = format!("lnk/keep.txt\t{hash}\nlnk/summary.md\t{hash}\nlnk\t{hash}\n");
+    std::fs::write(out.join(lab::output::MANIFEST), lines).unwrap();
+    assert!(lab::output::write(&fixture(), &out, || false).unwrap());
+    assert_eq!(read(&foreign.join("keep.txt")), "theirs");
+    assert_eq!(read(&foreign.join("summary.md")), "theirs");
+    assert!(std::fs::symlink_metadata(out.join("lnk"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_tampered_manifest_deletes_only_unchanged_files_the_lab_wrote() {
+    let dir = temp_dir("tampered");
+    let results = fixture();
+    assert!(lab::output::write(&results, &dir, || false).unwrap());
+    // every line: a path and the hash of what the lab wrote there
+    for line in manifest_lines(&dir) {
+        let (path, hash) = line.split_once('\t').unwrap();
+        assert!(lab::output::is_lab_file(path), "{path}");
+        assert_eq!(
+            lab::output::content_hash(&std::fs::read(dir.join(path)).unwrap()),
+            hash
+        );
+    }
+    // someone lists their own files, with or without their right hashes
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.join("steps/mine.md"), "mine").unwrap();
+    let mine = lab::output::content_hash(b"mine");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(lab::output::MANIFEST))
+        .unwrap();
+    use std::io::Write as _;
+    write!(f, "notes.txt\nnotes.txt\t{mine}\nsteps/mine.md\n.lab-files\t{mine}\n").unwrap();
+    drop(f);
+    // a step dropped since the first write: its file goes, unless someone changed it
+    let mut fewer = results.clone();
+    fewer
+        .measurements
+        .retain(|m| m.stem != "13-populate-queue" && m.stem != "03-tuned-pool");
+    std::fs::write(dir.join("steps/03-tuned-pool.md"), "my notes on 03").unwrap();
+    assert!(lab::output::write(&fewer, &dir, || false).unwrap());
+    assert_eq!(read(&dir.join("notes.txt")), "mine");
+    assert_eq!(read(&dir.join("steps/mine.md")), "mine");
+    assert_eq!(read(&dir.join("steps/03-tuned-pool.md")), "my notes on 03");
+    assert!(!dir.join("steps/13-populate-queue.md").exists());
+    // the new manifest lists what this write wrote, nothing else
+    let lines = manifest_lines(&dir);
+    assert!(lines.iter().all(|l| !l.contains("notes.txt") && !l.contains("mine.md")));
+    assert!(lines.iter().all(|l| !l.starts_with("steps/03-tuned-pool.md")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_of_the_same_name_that_the_lab_did_not_write_refuses_the_write() {
+    let dir = temp_dir("same-name");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("summary.md"), "my summary").unwrap();
+    std::fs::write(dir.join("page.md"), "my page").unwrap();
+    let e = lab::output::write(&fixture(), &dir, || false).unwrap_err();
+    assert!(
+        e.contains("page.md") && e.contains("--out") && !e.contains('\n'),
+        "{e}"
+    );
+    assert_eq!(read(&dir.join("summary.md")), "my summary");
+    assert_eq!(read(&dir.join("page.md")), "my page");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(left.len(), 2, "something changed: {left:?}");
+    // `lab run` says so before measuring anything
+    let start = std::time::Instant::now();
+    let out = lab_bin()
+        .args(["run", "--quick", "--no-build", "--steps", "01", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    one_line_error(&out, 1, "is not a file the lab wrote");
+    assert!(start.elapsed().as_secs() < 20, "it measured first");
+    // a file the lab wrote and someone changed since is theirs now
+    std::fs::remove_file(dir.join("summary.md")).unwrap();
+    std::fs::remove_file(dir.join("page.md")).unwrap();
+    assert!(lab::output::write(&fixture(), &dir, || false).unwrap());
+    std::fs::write(dir.join("calibration.md"), "edited").unwrap();
+    let e = lab::output::write(&fixture(), &dir, || false).unwrap_err();
+    assert!(e.contains("calibration.md"), "{e}");
+    assert_eq!(read(&dir.join("calibration.md")), "edited");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_older_manifest_without_hashes_still_lets_the_lab_rewrite_its_files() {
+    let dir = temp_dir("old-manifest");
+    assert!(lab::output::write(&fixture(), &dir, || false).unwrap());
+    std::fs::write(dir.join("steps/00-gone.md"), "old").unwrap();
+    // an older lab listed paths only
+    let old: String = manifest_lines(&dir)
+        .iter()
+        .map(|l| format!("{}\n", l.split('\t').next().unwrap()))
+        .chain(["steps/00-gone.md\n".to_string()])
+        .collect();
+    std::fs::write(dir.join(lab::output::MANIFEST), old).unwrap();
+    std::fs::write(dir.join("summary.md"), "from an older lab").unwrap();
+    assert!(lab::output::write(&fixture(), &dir, || false).unwrap());
+    assert!(read(&dir.join("summary.md")).starts_with("| step |"));
+    // without a hash, nothing proves that a stale file is still the lab's: it stays
+    assert_eq!(read(&dir.join("steps/00-gone.md")), "old");
+    assert!(manifest_lines(&dir).iter().all(|l| l.contains('\t')));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_committed_placeholders_are_listed_as_the_labs_own() {
+    // `lab run` replaces book/src/results/local/'s placeholders: its manifest must match them
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/results/local");
+    let lines = manifest_lines(&local);
+    assert!(!lines.is_empty());
+    for line in lines {
+        let (path, hash) = line.split_once('\t').unwrap();
+        let bytes = std::fs::read(local.join(path)).unwrap();
+        assert_eq!(lab::output::content_hash(&bytes), hash, "{path}");
+    }
+}
+
+#[test]
+fn the_committed_reference_results_render_again() {
+    let reference =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/results/reference-2c");
+    let dir = temp_dir("reference");
+    std::fs::create_dir_all(dir.join("steps")).unwrap();
+    let manifest = lab::output::MANIFEST;
+    let mut listed: Vec<String> = read(&reference.join(manifest))
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    listed.push(manifest.to_string());
+    for f in &listed {
+        std::fs::copy(reference.join(f), dir.join(f)).unwrap();
+    }
+    let out = render_within_20_s(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_huge_calibration_value_is_refused_not_a_hang() {
+    let dir = temp_dir("huge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut results = fixture();
+    results.calibration.process_start_seconds = 1e308;
+    let json = serde_json::to_string(&results).unwrap();
+    std::fs::write(dir.join("results.json"), json).unwrap();
+    one_line_error(&render_within_20_s(&dir), 1, "process_start_seconds is 1e308");
+    for (set, field) in [
+        (
+            (|c: &mut lab::model::Calibration| c.memcpy_bytes_per_second = 1e300) as fn(&mut _),
+            "memcpy_bytes_per_second",
+        ),
+        (|c| c.message_seconds = 1e-300, "message_seconds"),
+        (|c| c.gemm[1].gflops = 1e20, "gflops at size 500 x 2"),
+        (|c| c.element[0].seconds = 1e9, "element seconds at work 1"),
+        (|c| c.thread_start_seconds = 1e7, "thread_start_seconds"),
+        (|c| c.logical_cores = 1 << 40, "logical_cores"),
+    ] {
+        let mut r = fixture();
+        set(&mut r.calibration);
+        let e = r.check_calibration().unwrap_err();
+        assert!(e.contains(field) && !e.contains('\n'), "{e}");
+    }
+    // the plots refuse an axis they cannot lay out, whatever the calibration check let by
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = dir.join("plots");
+    std::thread::spawn(move || {
+        let mut results = fixture();
+        results.calibration.process_start_seconds = 1e308;
+        for m in &mut results.measurements {
+            m.finish(&results.calibration.clone());
+        }
+        let _ = tx.send(lab::output::write(&results, &out, || false));
+    });
+    let done = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("writing the plots still running after 20 s");
+    let e = done.unwrap_err();
+    assert!(e.contains("cannot be plotted") && !e.contains('\n'), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_calibration_without_thread_start_is_not_measured() {
+    let mut results = fixture();
+    // what serde gives a results.json from before thread_start_seconds was measured
+    results.calibration.thread_start_seconds = 0.0;
+    let e = results.check_calibration().unwrap_err();
+    assert!(e.contains("thread_start_seconds") && e.contains("not measured"), "{e}");
+}
+
+#[test]
+fn render_to_a_full_disk_or_a_closed_pipe_ends_in_one_line() {
+    let dir = temp_dir("full");
+    lab::output::write(&fixture(), &dir, || false).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = lab_bin()
+        .args(["render", "results.json"])
+        .current_dir(&dir)
+        .stdout(full)
+        .output()
+        .unwrap();
+    one_line_error(&out, 1, "cannot write the output");
+    // a reader that has gone: quiet, 141 like every example
+    let mut child = lab_bin()
+        .args(["render", "results.json"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_killed_writes_temporary_folder_is_removed_once_its_process_is_gone() {
+    let dir = temp_dir("abandoned");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    // the test runner's parent (cargo, or a shell) outlives it
+    let live = std::os::unix::process::parent_id();
+    let make = |name: String, file: &str| {
+        let d = dir.join(name);
+        std::fs::create_dir_all(d.join("steps")).unwrap();
+        std::fs::write(d.join(file), "x").unwrap();
+        d
+    };
+    let abandoned = make(format!(".lab-new-{dead}"), "steps/01-sequential.md");
+    let running = make(format!(".lab-new-{live}"), "summary.md");
+    let not_ours = make(format!(".lab-new-{dead}0"), "notes.txt");
+    let other = make(".lab-new-x1".into(), "summary.md");
+    assert!(lab::output::write(&fixture(), &dir, || false).unwrap());
+    assert!(!abandoned.exists(), "the abandoned temporary stays");
+    for kept in [running, not_ours, other] {
+        assert!(kept.exists(), "{} was removed", kept.display());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_out_that_is_not_a_directory_says_so() {
+    let e = lab::output::write(&fixture(), std::path::Path::new("/dev/full"), || false)
+        .unwrap_err();
+    assert!(e.contains("not a directory") && !e.contains("File exists"), "{e}");
+    let e = lab::output::check_writable(std::path::Path::new("/dev/full")).unwrap_err();
+    assert!(e.contains("not a directory"), "{e}");
 }

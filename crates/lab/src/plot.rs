@@ -328,7 +328,7 @@ fn log_range(values: impl Iterator<Item = f64>) -> Result<(f64, f64), String> {
     let mut range = (f64::INFINITY, 0.0f64);
     // a value that is not finite is left out, as it is from the plot itself
     for v in values.filter(|v| *v > 0.0 && v.is_finite()) {
-        if !(plottable(v)? >= 1.0 / AXIS_LIMIT) {
+        if plottable(v)? < 1.0 / AXIS_LIMIT {
             return Err(format!(
                 "a value of {v:e} cannot be plotted on a log axis (it starts at {:e} at least)",
                 1.0 / AXIS_LIMIT

@@ -464,7 +464,7 @@ fn writing_results_keeps_every_file_the_lab_did_not_write() {
         "a manifest line outside the directory was followed"
     );
     let manifest = std::fs::read_to_string(dir.join(lab::output::MANIFEST)).unwrap();
-    assert!(manifest.lines().any(|l| l == "summary.md") && !manifest.contains("notes.txt"));
+    assert!(manifest.lines().any(|l| l.starts_with("summary.md\t")) && !manifest.contains("notes.txt"));
     std::fs::remove_file(outside).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -690,9 +690,11 @@ fn a_manifest_line_through_a_link_deletes_nothing() {
     std::fs::write(foreign.join("keep.txt"), "theirs").unwrap();
     std::fs::write(foreign.join("summary.md"), "theirs").unwrap();
     std::os::unix::fs::symlink("../foreign", out.join("lnk")).unwrap();
-    // even with the right hashes, and a name the lab writes behind the link
+    // as an older lab's lines (no hash), with the right hashes, and a name the lab writes
     let hash = lab::output::content_hash(b"theirs");
-    let lines = format!("lnk/keep.txt\t{hash}\nlnk/summary.md\t{hash}\nlnk\t{hash}\n");
+    let lines = format!(
+        "lnk/keep.txt\nlnk/summary.md\nlnk/keep.txt\t{hash}\nlnk/summary.md\t{hash}\nlnk\t{hash}\n"
+    );
     std::fs::write(out.join(lab::output::MANIFEST), lines).unwrap();
     assert!(lab::output::write(&fixture(), &out, || false).unwrap());
     assert_eq!(read(&foreign.join("keep.txt")), "theirs");
@@ -727,7 +729,11 @@ fn a_tampered_manifest_deletes_only_unchanged_files_the_lab_wrote() {
         .open(dir.join(lab::output::MANIFEST))
         .unwrap();
     use std::io::Write as _;
-    write!(f, "notes.txt\nnotes.txt\t{mine}\nsteps/mine.md\n.lab-files\t{mine}\n").unwrap();
+    write!(
+        f,
+        "notes.txt\nnotes.txt\t{mine}\nsteps/mine.md\n.lab-files\t{mine}\n"
+    )
+    .unwrap();
     drop(f);
     // a step dropped since the first write: its file goes, unless someone changed it
     let mut fewer = results.clone();
@@ -742,8 +748,12 @@ fn a_tampered_manifest_deletes_only_unchanged_files_the_lab_wrote() {
     assert!(!dir.join("steps/13-populate-queue.md").exists());
     // the new manifest lists what this write wrote, nothing else
     let lines = manifest_lines(&dir);
-    assert!(lines.iter().all(|l| !l.contains("notes.txt") && !l.contains("mine.md")));
-    assert!(lines.iter().all(|l| !l.starts_with("steps/03-tuned-pool.md")));
+    assert!(lines
+        .iter()
+        .all(|l| !l.contains("notes.txt") && !l.contains("mine.md")));
+    assert!(lines
+        .iter()
+        .all(|l| !l.starts_with("steps/03-tuned-pool.md")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -806,7 +816,8 @@ fn an_older_manifest_without_hashes_still_lets_the_lab_rewrite_its_files() {
 #[test]
 fn the_committed_placeholders_are_listed_as_the_labs_own() {
     // `lab run` replaces book/src/results/local/'s placeholders: its manifest must match them
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/results/local");
+    let local =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/results/local");
     let lines = manifest_lines(&local);
     assert!(!lines.is_empty());
     for line in lines {
@@ -818,8 +829,8 @@ fn the_committed_placeholders_are_listed_as_the_labs_own() {
 
 #[test]
 fn the_committed_reference_results_render_again() {
-    let reference =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/results/reference-2c");
+    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../book/src/results/reference-2c");
     let dir = temp_dir("reference");
     std::fs::create_dir_all(dir.join("steps")).unwrap();
     let manifest = lab::output::MANIFEST;
@@ -832,7 +843,11 @@ fn the_committed_reference_results_render_again() {
         std::fs::copy(reference.join(f), dir.join(f)).unwrap();
     }
     let out = render_within_20_s(&dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -844,7 +859,11 @@ fn a_huge_calibration_value_is_refused_not_a_hang() {
     results.calibration.process_start_seconds = 1e308;
     let json = serde_json::to_string(&results).unwrap();
     std::fs::write(dir.join("results.json"), json).unwrap();
-    one_line_error(&render_within_20_s(&dir), 1, "process_start_seconds is 1e308");
+    one_line_error(
+        &render_within_20_s(&dir),
+        1,
+        "process_start_seconds is 1e308",
+    );
     for (set, field) in [
         (
             (|c: &mut lab::model::Calibration| c.memcpy_bytes_per_second = 1e300) as fn(&mut _),
@@ -886,7 +905,10 @@ fn a_calibration_without_thread_start_is_not_measured() {
     // what serde gives a results.json from before thread_start_seconds was measured
     results.calibration.thread_start_seconds = 0.0;
     let e = results.check_calibration().unwrap_err();
-    assert!(e.contains("thread_start_seconds") && e.contains("not measured"), "{e}");
+    assert!(
+        e.contains("thread_start_seconds") && e.contains("not measured"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -914,8 +936,17 @@ fn render_to_a_full_disk_or_a_closed_pipe_ends_in_one_line() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(141),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -948,9 +979,12 @@ fn a_killed_writes_temporary_folder_is_removed_once_its_process_is_gone() {
 
 #[test]
 fn an_out_that_is_not_a_directory_says_so() {
-    let e = lab::output::write(&fixture(), std::path::Path::new("/dev/full"), || false)
-        .unwrap_err();
-    assert!(e.contains("not a directory") && !e.contains("File exists"), "{e}");
+    let e =
+        lab::output::write(&fixture(), std::path::Path::new("/dev/full"), || false).unwrap_err();
+    assert!(
+        e.contains("not a directory") && !e.contains("File exists"),
+        "{e}"
+    );
     let e = lab::output::check_writable(std::path::Path::new("/dev/full")).unwrap_err();
     assert!(e.contains("not a directory"), "{e}");
 }

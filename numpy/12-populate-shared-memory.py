@@ -18,6 +18,13 @@ def map_shared(name, length):
     mapped["segment"], mapped["array"] = segment, np.ndarray((length,), buffer=segment.buf)
 
 
+def create_shared(size):
+    """The shared array's memory, removed too by Ctrl-C, SIGTERM or a closed stdout."""
+    segment = shared_memory.SharedMemory(create=True, size=size)
+    unlink_on_interrupt(segment)  # before anything is printed: a print may end the run
+    return segment
+
+
 def write_slice(task):
     """Fill elements start..end of the shared array in place; only `None` crosses the pipe."""
     start, end, work = task
@@ -30,8 +37,7 @@ if __name__ == "__main__":
     args = populate_args(STEP, ABOUT, pooled=True)
     workers = args.workers or os.cpu_count()
     report = populate_report(STEP, ABOUT, args, workers)
-    segment = report.phase("create arrays", shared_memory.SharedMemory, None, True, args.len * 8)
-    unlink_on_interrupt(segment)  # Ctrl-C / SIGTERM remove it too
+    segment = report.phase("create arrays", create_shared, args.len * 8)
     try:
         array = np.ndarray((args.len,), buffer=segment.buf)
         edges = slices(args.len, workers)

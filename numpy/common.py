@@ -28,7 +28,7 @@ WRONG_RESULT_EXIT = 1
 #
 # The parent turns SIGINT / SIGTERM into one line, kills its workers, removes the shared memory
 # it created, and exits 130 / 143 at once (no atexit, so no queue feeder thread is joined). A
-# closed stdout (`| head -1`) ends it quietly by SIGPIPE, exit 141, as the Rust steps end.
+# closed stdout (`| head -1`, SIGPIPE) does the same quietly with exit 141, as the Rust steps.
 # Every forked worker ignores SIGINT (its parent decides), dies by SIGTERM, and is killed by the
 # kernel when its parent dies, so none outlives the run.
 
@@ -66,8 +66,8 @@ def _interrupted(signum, _frame):
         if signum == signal.SIGTERM:
             os._exit(128 + signum)
         return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
     children = multiprocessing.active_children()
     for child in children:
         child.kill()
@@ -75,8 +75,9 @@ def _interrupted(signum, _frame):
         child.join(1.0)
     for pid in _forked_but_unlisted():
         os.kill(pid, signal.SIGKILL)
-    name = "interrupted" if signum == signal.SIGINT else "terminated"
-    os.write(2, f"error: {name} by {signal.Signals(signum).name}\n".encode())
+    if signum != signal.SIGPIPE:  # a closed stdout ends the run quietly, as in Rust
+        name = "interrupted" if signum == signal.SIGINT else "terminated"
+        os.write(2, f"error: {name} by {signal.Signals(signum).name}\n".encode())
     # last, so that no worker a pool starts meanwhile finds its shared memory gone
     for cleanup in _cleanups:
         try:
@@ -89,12 +90,14 @@ def _interrupted(signum, _frame):
 def _forked_but_unlisted():
     """Children of this process that multiprocessing does not list yet (a signal between
     `fork` and `Process.start` recording it), found in /proc."""
-    me, found = os.getpid(), []
+    from multiprocessing import resource_tracker  # its own child: it must outlive us to unregister
+
+    me, found, tracker = os.getpid(), [], getattr(resource_tracker._resource_tracker, "_pid", None)
     for entry in os.listdir("/proc"):
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me and fields[0] != "Z":
+            if int(fields[1]) == me and fields[0] != "Z" and int(entry) != tracker:
                 found.append(int(entry))
         except (OSError, ValueError, IndexError):
             pass
@@ -121,7 +124,7 @@ def _in_worker():
 if os.getpid() == _parent["pid"] and multiprocessing.parent_process() is None:
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, _interrupted)
     os.register_at_fork(before=_before_fork, after_in_child=_in_worker)
 
 # ---------------------------------------------------------------------------------------------

@@ -6,11 +6,14 @@
 use indicatif::ProgressIterator;
 use workload::{phases, report::progress, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "01-sequential";
 const ABOUT: &str = "a plain loop; OpenBLAS uses its own threads inside each product";
 
 fn main() {
-    let args = MatmulArgs::parse_for(STEP, ABOUT, false);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::NO_WORKERS);
     let mut report = phases::start(STEP, ABOUT, &args, 0);
     // ANCHOR: create
     // a = [ones((n, n)) for _ in range(tasks)], likewise b

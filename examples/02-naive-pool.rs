@@ -10,6 +10,9 @@ use std::sync::Arc;
 use workload::workers::{self, MATMUL_ROLE};
 use workload::{matmul, phases, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "02-naive-pool";
 const ABOUT: &str =
     "a process pool with default workers; every argument and result is copied through a pipe";
@@ -17,17 +20,19 @@ const ABOUT: &str =
 fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(MATMUL_ROLE, workers::multiply_in_worker);
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
 
     // ANCHOR: config
     // the workers inherit BLAS's default thread count
     let env: Vec<(&str, String)> = Vec::new();
     // Pool() starts os.cpu_count() workers; starmap's chunksize is ceil(tasks / (4 * workers))
     let workers = args.workers.unwrap_or_else(procpool::default_workers);
-    let chunksize = (args.chunksize).unwrap_or(procpool::default_chunksize(args.tasks, workers));
+    let default = procpool::default_chunksize(args.tasks, workers);
+    let chunksize = args.chunksize.unwrap_or(default);
     // ANCHOR_END: config
 
-    let extra = workers::pool_extra_matrices(workers, chunksize); // the chunks the workers hold
+    // the chunks the workers hold, each at most all the tasks
+    let extra = workers::pool_extra_matrices(workers, chunksize, args.tasks);
     let mut report = phases::start(STEP, ABOUT, &args, extra);
     // a = [np.random.rand(n, n) for _ in range(tasks)], likewise b
     let pairs = report.phase("create arrays", || {

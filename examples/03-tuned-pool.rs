@@ -10,23 +10,27 @@ use std::sync::Arc;
 use workload::workers::{self, MATMUL_ROLE};
 use workload::{matmul, phases, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "03-tuned-pool";
 const ABOUT: &str = "workers = physical cores, chunksize = tasks / workers";
 
 fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(MATMUL_ROLE, workers::multiply_in_worker);
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
 
     // ANCHOR: config
     // the workers inherit BLAS's default thread count
     let env: Vec<(&str, String)> = Vec::new();
     // Pool(4) on the tutorial's 4 physical cores; chunksize=25 for 100 tasks: one chunk each
     let workers = args.workers.unwrap_or_else(num_cpus::get_physical);
-    let chunksize = (args.chunksize).unwrap_or(args.tasks.div_ceil(workers));
+    let chunksize = args.chunksize.unwrap_or(args.tasks.div_ceil(workers));
     // ANCHOR_END: config
 
-    let extra = workers::pool_extra_matrices(workers, chunksize); // the chunks the workers hold
+    // the chunks the workers hold, each at most all the tasks
+    let extra = workers::pool_extra_matrices(workers, chunksize, args.tasks);
     let mut report = phases::start(STEP, ABOUT, &args, extra);
     // a = [np.random.rand(n, n) for _ in range(tasks)], likewise b
     let pairs = report.phase("create arrays", || {

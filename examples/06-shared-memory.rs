@@ -10,6 +10,9 @@ use procpool::Pool;
 use workload::stacks::{self, Stacks, SHARED_ROLE};
 use workload::{phases, workers, MatmulArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "06-shared-memory";
 const ABOUT: &str = "worker processes map the inputs and write results in shared memory: no copies";
 
@@ -24,9 +27,9 @@ fn multiply_in_place(a: ArrayView2<f64>, b: ArrayView2<f64>, mut c: ArrayViewMut
 fn main() {
     // A worker maps the three stacks (a = np.ndarray(..., buffer=SharedMemory(name).buf))
     // before it says it is ready, then runs `multiply_in_place` for every index it is sent.
-    stacks::serve_if_worker(multiply_in_place);
+    stacks::serve_if_worker(multiply_in_place).unwrap_or_else(|e| phases::fail(e));
 
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     // Ctrl-C / SIGTERM removes our shared memory, then exits with status 130 / 143
     shmem::install_cleanup_handler();
     // one worker per physical core, each with one BLAS thread: no core is asked twice

@@ -7,11 +7,14 @@ use ndarray::Array1;
 use workload::populate::{self, element};
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "10-populate-sequential";
 const ABOUT: &str = "a plain loop over the indices, on one core";
 
 fn main() {
-    let args = PopulateArgs::parse_for(STEP, ABOUT, false);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::NO_WORKERS);
     let (len, work) = (args.len, args.work);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, 1, populate::ELEMENT_BYTES);
 

@@ -9,6 +9,9 @@ use procpool::{default_workers, Item, Pool};
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "11-populate-pool";
 const ABOUT: &str = "worker processes build sub-arrays, send them back, the parent concatenates";
 const ROLE: &str = "populate-subarray";
@@ -30,7 +33,7 @@ fn main() {
     // A worker process serves tasks here and never returns; the parent carries on.
     procpool::serve_if_worker(ROLE, populate_subarray);
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);

@@ -8,6 +8,9 @@ use shmem::{Attached, SharedArray};
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "12-populate-shared-memory";
 const ABOUT: &str = "worker processes write their slices into one array in shared memory";
 const ROLE: &str = "populate-shared";
@@ -39,7 +42,7 @@ fn main() {
         });
     }
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     // Ctrl-C / SIGTERM from here on removes our shared memory, then exits 130 / 143
     shmem::install_cleanup_handler();
     let (len, work) = (args.len, args.work);

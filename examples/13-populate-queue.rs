@@ -17,6 +17,9 @@ use std::sync::Arc;
 use workload::populate;
 use workload::{phases, PopulateArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "13-populate-queue";
 const ABOUT: &str =
     "one task message per index, one result message per element, a poison pill per worker";
@@ -28,7 +31,7 @@ fn main() {
     // A worker answers each index with (index, value): the tutorial's populate_queue_element.
     procpool::serve_if_worker(ROLE, populate::element_in_worker);
 
-    let args = PopulateArgs::parse_for(STEP, ABOUT, true);
+    let args = PopulateArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     let (len, work) = (args.len, args.work);
     let workers = args.workers.unwrap_or_else(default_workers);
     let mut report = phases::start_populate(STEP, ABOUT, &args, len, workers, BYTES_PER_ELEMENT);

@@ -7,8 +7,12 @@ use support::*;
 
 /// Step 05's listing itself: the test calls its `map_on_threads` with an observing `operation`.
 #[allow(dead_code)]
-#[path = "../examples/05-threads.rs"]
+#[path = "../examples/05-threads/main.rs"]
 mod threads_step;
+
+/// Step 07's grid table, with its own tests.
+#[path = "../examples/07-oversubscription/table.rs"]
+mod grid_table;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -461,5 +465,71 @@ fn sweep_times_every_count_and_names_the_best() {
             p["gflops"].as_f64().unwrap(),
         );
         assert!((g * s - matmul::flops(24) / 1e9).abs() < 1e-9, "{p}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 05's explanation, from given measurements
+
+mod explanation {
+    use super::threads_step::explain::explain;
+    use super::threads_step::measured::{Measured, Variant};
+
+    fn measured(one: f64, default: f64) -> Measured {
+        Measured {
+            tasks: 10,
+            rayon_threads: 2,
+            cores: 2,
+            one: Variant {
+                blas_threads: 1,
+                seconds: one,
+            },
+            default: Variant {
+                blas_threads: 2,
+                seconds: default,
+            },
+            alone_one: 0.4,
+            alone_default: 0.2,
+        }
+    }
+
+    #[test]
+    fn estimates_follow_the_lone_products() {
+        let m = measured(2.0, 2.0);
+        assert!((m.side_by_side() - 2.0).abs() < 1e-12);
+        assert!((m.one_at_a_time() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_reading_follows_the_measurements() {
+        let why = |one, default| explain(&measured(one, default), "OpenBLAS 0.3.21").join("\n");
+        // Serialised: default as slow as one product at a time, and slower than 1 thread.
+        let serial = why(1.5, 2.0);
+        assert!(serial.contains("global lock"), "{serial}");
+        assert!(
+            serial.contains("1.00x the one-at-a-time estimate, which is"),
+            "{serial}"
+        );
+        // Far slower than even one at a time: spinning on the cores.
+        let over = why(1.5, 4.0);
+        assert!(
+            over.contains("2.00x") && over.contains("slower still"),
+            "{over}"
+        );
+        let overlapped = why(1.0, 1.2);
+        assert!(
+            overlapped.contains("some products overlapped"),
+            "{overlapped}"
+        );
+        // Faster with the default, and the 1-thread run far off its estimate: a busy machine.
+        assert!(why(4.0, 3.0).contains("did not each have a core"));
+        assert!(!why(2.0, 1.5).contains("did not each have a core"));
+        assert!(why(2.0, 2.02).contains("within noise"));
+        assert!(why(2.0, 1.5).contains("default threads were faster"));
+        let mut same = measured(2.0, 2.0);
+        same.default.blas_threads = 1;
+        assert!(explain(&same, "x")
+            .join(" ")
+            .contains("the variants are the same"));
     }
 }

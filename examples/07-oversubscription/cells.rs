@@ -34,10 +34,12 @@ pub(crate) fn on_threads(
     let (a, b, mut c) = stacks.arrays_mut();
     //     executor.map(operation, range(tasks)): np.matmul(a[i], b[i], out=c[i])
     pool.install(|| {
-        Zip::from(a.outer_iter())
+        Zip::indexed(a.outer_iter())
             .and(b.outer_iter())
             .and(c.outer_iter_mut())
-            .par_for_each(|a, b, mut c| general_mat_mul(1.0, &a, &b, 0.0, &mut c))
+            .par_for_each(|i, a, b, mut c| {
+                trace::compute(i, || general_mat_mul(1.0, &a, &b, 0.0, &mut c))
+            })
     });
     // ANCHOR_END: threads_cell
     Ok(CellRun {

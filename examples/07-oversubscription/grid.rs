@@ -4,10 +4,11 @@
 use ndarray::ArrayView2;
 use std::time::Instant;
 use workload::matmul::{self, Pairs};
-use workload::tuning::{best_cell, gflops, grid_table, Cell, Checks};
+use workload::tuning::{gflops, Checks};
 use workload::Report;
 
 use crate::cells::CellRun;
+use crate::table::{best_cell, grid_table, Cell};
 
 /// Step 07's grid as it fills: every cell's time and GFLOP/s, and the checks of its products.
 #[derive(Debug, Default)]

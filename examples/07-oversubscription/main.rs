@@ -6,12 +6,16 @@
 
 mod cells;
 mod grid;
+mod table;
 
 use grid::Grid;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use workload::stacks::{self, Stacks};
 use workload::{phases, GridArgs};
+
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
 
 const STEP: &str = "07-oversubscription";
 const ABOUT: &str = "outer workers x inner BLAS threads grid: cost #1 of seed 002";
@@ -23,7 +27,7 @@ fn multiply_in_place(a: ArrayView2<f64>, b: ArrayView2<f64>, mut c: ArrayViewMut
 
 fn main() {
     // A worker maps the stacks before it says it is ready, then serves; it never returns.
-    stacks::serve_if_worker(multiply_in_place);
+    stacks::serve_if_worker(multiply_in_place).unwrap_or_else(|e| phases::fail(e));
     let args = GridArgs::parse_for(STEP, ABOUT);
     shmem::install_cleanup_handler();
     let mut report = phases::start(STEP, ABOUT, &args.workload(), 0);

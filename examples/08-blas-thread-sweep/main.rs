@@ -12,6 +12,9 @@ use std::time::Instant;
 use sweep::Sweep;
 use workload::{matmul, phases, SweepArgs};
 
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
+
 const STEP: &str = "08-blas-thread-sweep";
 const ABOUT: &str = "one product at 1..=cores BLAS threads: cost #2 (tuning)";
 

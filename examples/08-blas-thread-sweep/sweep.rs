@@ -2,9 +2,21 @@
 //! every product checked.
 
 use ndarray::{Array2, ArrayView2};
+use serde::Serialize;
 use std::time::Instant;
 use workload::matmul;
-use workload::tuning::{gflops, Checks, SweepPoint};
+use workload::tuning::{gflops, Checks};
+
+/// One row of step 08's sweep.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct SweepPoint {
+    /// BLAS threads for the product.
+    pub(crate) blas_threads: usize,
+    /// Seconds for one product (the best of the repeats).
+    pub(crate) seconds: f64,
+    /// GFLOP/s of that product.
+    pub(crate) gflops: f64,
+}
 
 /// Step 08's sweep as it fills: the best time at each BLAS thread count, every product checked.
 #[derive(Debug)]

@@ -7,8 +7,10 @@
 //! library picks how to move it (shared memory on one host, a tree or pipeline across many).
 //! The arrays go as they lie in memory, contiguous `f64`: nothing is serialised.
 
+mod args;
 mod data;
 mod plan;
+mod ranks;
 
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::traits::*;
@@ -22,8 +24,8 @@ fn main() {
     let clock = Instant::now();
     // from mpi4py import MPI: mpirun started every rank; MPI_Init connects them
     let universe = mpi::initialize().expect("MPI is initialised once");
-    let init = clock.elapsed().as_secs_f64();
-    let world = universe.world();
+    let (init, world) = (clock.elapsed().as_secs_f64(), universe.world());
+    shmem::install_cleanup_handler(); // Ctrl-C / SIGTERM: every rank exits 130 / 143 at once
     let (rank, ranks) = (world.rank() as usize, world.size() as usize);
     let root = world.process_at_rank(0);
     // one BLAS thread per rank: the ranks are the parallelism
@@ -31,16 +33,16 @@ fn main() {
 
     // rank 0 alone reads the arguments and tells every rank its verdict, so a bad argument
     // stops them all at once and no rank waits for a message that will never come
-    let mut verdict = plan::Verdict::default();
+    let mut verdict = args::Verdict::default();
     if rank == 0 {
-        verdict = plan::decide(STEP, ABOUT, ranks);
+        verdict = args::decide(STEP, ABOUT, ranks);
     }
     root.broadcast_into(&mut verdict[..]); // comm.bcast(verdict, root=0)
     let Some(plan) = plan::Plan::go(&verdict) else {
         drop(universe); // MPI_Finalize on every rank, then the same exit code everywhere
-        std::process::exit(plan::exit_code(&verdict));
+        std::process::exit(args::exit_code(&verdict));
     };
-    let (n, n2, (me, host)) = (plan.size, plan.n2(), data::about_me());
+    let (n, n2, (me, host)) = (plan.size, plan.n2(), ranks::about_me());
 
     // ANCHOR: follower
     if rank != 0 {
@@ -62,10 +64,10 @@ fn main() {
 
     let mut report = phases::start(STEP, ABOUT, &plan.args(), (ranks - 1) * plan.chunk * 3);
     report.add_phase("MPI init", init); // before the clock: it is not part of Took
-    let (mut ids, mut hosts) = (vec![0u64; 2 * ranks], vec![0u8; data::HOST * ranks]);
+    let (mut ids, mut hosts) = (vec![0u64; 2 * ranks], vec![0u8; ranks::HOST * ranks]);
     root.gather_into_root(&me[..], &mut ids[..]);
     root.gather_into_root(&host[..], &mut hosts[..]);
-    data::note_ranks(&report, &ids, &hosts);
+    ranks::note_ranks(&report, &ids, &hosts);
     let mut stack = report.phase("create arrays", || data::Stack::create(plan.tasks, n));
     let mut t = [0.0; 4]; // scatter, rank 0's share, waiting for the other ranks, gather
                           // ANCHOR: root
@@ -76,16 +78,16 @@ fn main() {
             let (counts, displs) = plan::partition(&round, 2 * n2);
             let pieces = Partition::new(stack.pairs(all.clone()), counts, &displs[..]);
             let (none, nothing): (&mut [f64], &[f64]) = (&mut [], &[]);
-            data::timed(&mut t[0], || root.scatter_varcount_into_root(&pieces, none));
+            ranks::timed(&mut t[0], || root.scatter_varcount_into_root(&pieces, none));
             // rank 0 multiplies its own chunk where it lies, straight into the products
             let (a_b, c) = stack.share(round[0].clone());
-            data::timed(&mut t[1], || data::multiply(a_b, c, n));
+            ranks::timed(&mut t[1], || data::multiply(a_b, c, n));
             // wait until every rank is done, so that the gather below times moving, not waiting
-            data::timed(&mut t[2], || world.barrier());
+            ranks::timed(&mut t[2], || world.barrier());
             // comm.Gatherv(None, [products, counts, displs, MPI.DOUBLE]): into their places
             let (counts, displs) = plan::partition(&round, n2);
             let mut slots = PartitionMut::new(stack.products_mut(all), counts, &displs[..]);
-            data::timed(&mut t[3], || {
+            ranks::timed(&mut t[3], || {
                 root.gather_varcount_into_root(nothing, &mut slots)
             });
         }
@@ -93,6 +95,6 @@ fn main() {
     // ANCHOR_END: root
     report.took();
     drop(universe); // MPI_Finalize: every rank has sent everything it will send
-    data::report_ranks(&mut report, &plan, &ids, t);
+    ranks::report_ranks(&mut report, &plan, &ids, t);
     phases::finish(report, &stack, &stack.product_views());
 }

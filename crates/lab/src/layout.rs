@@ -67,7 +67,7 @@ pub fn processes(trace: &Trace) -> Vec<Process> {
             continue;
         };
         let pipe = pipes.entry(format!("worker {index}")).or_default();
-        match s.name.as_str() {
+        match &*s.name {
             "send tasks" => {
                 pipe.frames_out += 1;
                 pipe.bytes_out += s.bytes.unwrap_or(0);
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
     use trace::{Span, State, TrackName};
 
-    fn span(name: &str, pid: u32, tid: u32, bytes: Option<u64>) -> Span {
+    fn span(name: &'static str, pid: u32, tid: u32, bytes: Option<u64>) -> Span {
         Span {
             name: name.into(),
             state: State::Copy,

@@ -178,6 +178,17 @@ pub fn lanes(trace: &Trace) -> Vec<Lane> {
             l.label.clone(),
         )
     });
+    // A step that starts several pools (07) has several `worker 0`s: tell them apart by the
+    // thread id the kernel gave them (a main thread's is its process id).
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &lanes {
+        *seen.entry(l.label.clone()).or_default() += 1;
+    }
+    for l in &mut lanes {
+        if seen[&l.label] > 1 {
+            l.label = format!("{} (tid {})", l.label, l.tid);
+        }
+    }
     lanes
 }
 
@@ -299,7 +310,7 @@ pub fn shares_markdown(t: &Timeline) -> String {
     let wall = (to - from) as f64;
     let mut md = format!(
         "Share of the traced run's {:.3} s each lane spent in each state \
-         (`{} {}`, traced with `--trace`; workers' CPU counters below).\n\n\
+         (`{} {}`, traced with `--trace`; each process's counters below the table).\n\n\
          | lane | compute | copy | wait | setup | idle |\n|---|---:|---:|---:|---:|---:|\n",
         wall / 1e9,
         t.stem,

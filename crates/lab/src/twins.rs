@@ -190,12 +190,50 @@ pub fn plan(
     };
     runnable
         .iter()
-        .map(|&i| (i, &measurements[i]))
-        .filter(|(_, m)| m.sweep == Sweep::Main)
-        .filter(|(_, m)| steps::find(&m.stem).is_some_and(|s| s.twin))
-        .filter(|(_, m)| twins.script(&m.stem).is_some())
-        .map(|(i, m)| (i, Measurement::new(&m.stem, Sweep::Main, m.args.clone())))
+        .map(|&i| &measurements[i])
+        .filter(|m| m.sweep == Sweep::Main)
+        .filter(|m| steps::find(&m.stem).is_some_and(|s| s.twin))
+        .filter(|m| twins.script(&m.stem).is_some())
+        .filter_map(|m| {
+            // Population steps: the twin runs at `--work 1`, beside the Rust step's own run
+            // at that workload in the `--work` sweep (the Rust default `--work` would keep a
+            // Python loop busy for minutes). Matrix steps: the main workload.
+            let population = steps::find(&m.stem).is_some_and(|s| s.family == Family::Population);
+            let j = *runnable.iter().find(|&&j| {
+                let r = &measurements[j];
+                r.stem == m.stem
+                    && if population {
+                        r.sweep == Sweep::Work(1)
+                    } else {
+                        r.sweep == Sweep::Main
+                    }
+            })?;
+            let args = measurements[j].args.clone();
+            Some((j, Measurement::new(&m.stem, Sweep::Main, args)))
+        })
         .collect()
+}
+
+/// Whether two argument lists ask for the same workload (the same value, or both absent, for
+/// every flag that sets one).
+pub fn same_workload(a: &[String], b: &[String]) -> bool {
+    [
+        "--size",
+        "--tasks",
+        "--workers",
+        "--chunksize",
+        "--len",
+        "--work",
+    ]
+    .iter()
+    .all(|f| steps::arg_value(a, f) == steps::arg_value(b, f))
+}
+
+/// The Rust measurement a twin is compared with: the one of the same step at its workload.
+fn rust_of<'a>(r: &'a Results, twin: &Measurement) -> Option<&'a Measurement> {
+    r.measurements
+        .iter()
+        .find(|m| m.stem == twin.stem && same_workload(&m.args, &twin.args))
 }
 
 /// Whether the twin's results are the Rust step's: `Some(true)` when every pair of checksums
@@ -329,10 +367,10 @@ pub fn rows(r: &Results) -> Vec<Row> {
     r.twins
         .iter()
         .map(|t| {
-            let rust = r.step(&t.stem);
-            let base = baseline(&t.stem);
-            let rust_loop = median(base.and_then(|b| r.step(b)));
-            let numpy_loop = median(base.and_then(twin));
+            let rust = rust_of(r, t);
+            let base = baseline(&t.stem).and_then(twin);
+            let rust_loop = median(base.and_then(|b| rust_of(r, b)));
+            let numpy_loop = median(base);
             Row {
                 stem: t.stem.clone(),
                 rust: median(rust),

@@ -582,7 +582,9 @@ fn twins_are_compared_with_their_rust_steps_and_rendered() {
     let mut results = fixture();
     let twin = |stem: &str, took: f64, checksum: &str| {
         let out = output(stem, r#"{"size":500,"tasks":8}"#, "[]", took, "null", "{}");
-        let mut m = Measurement::new(stem, Sweep::Main, Vec::new());
+        // a twin runs at its Rust step's workload, and is compared with the run at it
+        let args = results.step(stem).unwrap().args.clone();
+        let mut m = Measurement::new(stem, Sweep::Main, args);
         let mut r = run(&out);
         r.record.as_mut().unwrap().checksum = checksum.into();
         m.runs.push(r);

@@ -57,6 +57,17 @@
 //!   overlapping the transfers above), starting the processes, and any copy the caller makes
 //!   to build the task list.
 //!
+//! # Tracing
+//!
+//! When the parent records spans ([`trace::enable`], which `--trace FILE` turns on), each
+//! pool records, on the parent's side, `start workers` and `wait for results` on the calling
+//! thread, and `send tasks`, `wait for worker` and `receive results` (with their bytes) on each
+//! worker's I/O thread (named `pool I/O <index>`). Its workers are started with
+//! [`trace::TRACE_ENV`]`=1` and record `receive tasks`, one `compute` span per task and
+//! `send results`; they send what they recorded, with their own `getrusage` counters, in one
+//! trace frame answering their stop frame, and the pool adds it to the parent's recorder. When
+//! the parent does not record, nothing is recorded anywhere and no frame is added.
+//!
 //! # When a worker fails
 //!
 //! A worker that is killed, panics, exits, or sends a malformed, truncated or oversized frame
@@ -76,6 +87,7 @@
 #![cfg(unix)]
 
 mod error;
+pub mod evidence;
 mod pool;
 pub mod wire;
 mod worker;

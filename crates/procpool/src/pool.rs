@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use trace::State;
 
 use crate::error::{Failure, PoolError, Stage, Status};
+use crate::evidence;
 use crate::wire::{self, Frame, FrameError, Kind};
 use crate::{
     default_workers, is_worker, Item, TransferStats, DEFAULT_MAX_FRAME_BYTES, IO_BUFFER_BYTES,
@@ -193,6 +194,11 @@ impl PoolBuilder {
                         pool.stats.frames_from_workers += 1;
                         pool.stats.bytes_from_workers += received.bytes;
                         pool.stats.recv_seconds += received.seconds;
+                        evidence::worker_ready(
+                            pool.workers[worker].pid,
+                            &self.role,
+                            received.bytes,
+                        );
                         ready[worker] = true;
                     }
                     What::Trouble(trouble) => {
@@ -384,6 +390,8 @@ impl Pool {
                     self.stats.frames_from_workers += 1;
                     self.stats.bytes_from_workers += received.bytes;
                     self.stats.recv_seconds += received.seconds;
+                    let pid = self.workers[worker].pid;
+                    evidence::chunk_returned(pid, count, sent.bytes, received.bytes);
                     results[first / chunksize] = Some(items);
                     returned += 1;
                     done += count;
@@ -449,6 +457,7 @@ impl Pool {
                     self.stats.frames_to_workers += 1;
                     self.stats.bytes_to_workers += sent.bytes;
                     self.stats.send_seconds += sent.seconds;
+                    evidence::stop_sent(sent.bytes);
                 }
                 What::Trouble(t) => trouble[worker] = Some(t),
                 other => trouble[worker] = Some(other.unexpected()),

@@ -12,6 +12,8 @@
 //!
 //! Ready and stop frames have `count = 0` and nothing after the three words. An error frame has
 //! `first` = the failing task, `count = 1`, then a UTF-8 message filling the rest of the payload.
+//! A trace frame (only from a worker told to trace, in answer to its stop frame) has
+//! `first = 0`, `count = 1`, then the worker's recorded spans (a serialized `trace::Trace`).
 //!
 //! The `f64` data is written straight from each array's memory and read straight into a
 //! `Vec<f64>` (through `bytemuck`): no per-element conversion, the Rust counterpart of pickling a

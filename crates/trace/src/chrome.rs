@@ -108,7 +108,7 @@ pub fn read_chrome(text: &str) -> Result<Trace, String> {
                 let state = State::from_name(&e.cat)
                     .ok_or_else(|| format!("trace event {i} has unknown category {:?}", e.cat))?;
                 trace.spans.push(Span {
-                    name: e.name,
+                    name: e.name.into(),
                     state,
                     pid: e.pid,
                     tid: e.tid,

@@ -46,6 +46,8 @@ pub use recorder::{
     span, take, thread_id, Guard, MAX_SPANS, TRACE_ENV,
 };
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// What a thread was doing during a span: the colours of a timeline.
@@ -88,7 +90,7 @@ impl State {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     /// What happened (`compute`, `send tasks`, ...).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// What kind of time it was.
     pub state: State,
     /// The process's id.

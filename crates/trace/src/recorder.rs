@@ -1,7 +1,8 @@
 //! The process-wide recorder: an on/off flag, the clock, and the spans recorded so far.
 
+use std::borrow::Cow;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::{Counters, Span, State, Trace, TrackName, Whose};
@@ -74,6 +75,19 @@ pub fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// This process's id, asked of the kernel once (a worker is a new process, never a fork).
+fn process_id() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
 /// The calling thread's id as the kernel numbers it (the tid `top -H` shows).
 pub fn thread_id() -> u32 {
     thread_state().0
@@ -112,7 +126,7 @@ fn recorded() -> std::sync::MutexGuard<'static, Trace> {
 pub fn name_process(name: impl Into<String>) {
     if enabled() {
         recorded().names.push(TrackName {
-            pid: std::process::id(),
+            pid: process_id(),
             tid: None,
             name: name.into(),
         });
@@ -126,7 +140,7 @@ pub fn name_thread(name: impl Into<String>) {
         let (tid, _) = thread_state();
         THREAD.with(|t| t.set(Some((tid, true))));
         recorded().names.push(TrackName {
-            pid: std::process::id(),
+            pid: process_id(),
             tid: Some(tid),
             name: name.into(),
         });
@@ -193,9 +207,9 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let end = now_ns();
         record(Span {
-            name: self.name.to_string(),
+            name: Cow::Borrowed(self.name),
             state: self.state,
-            pid: std::process::id(),
+            pid: process_id(),
             tid: thread_id(),
             start_ns: self.start_ns,
             dur_ns: end.saturating_sub(self.start_ns),
@@ -249,7 +263,7 @@ pub fn absorb(other: Trace) {
 pub fn take() -> Trace {
     let mut all = std::mem::take(&mut *recorded());
     if let Ok(counters) = Counters::read(Whose::ThisProcess) {
-        all.counters.push((std::process::id(), counters));
+        all.counters.push((process_id(), counters));
     }
     all
 }

@@ -36,5 +36,5 @@ pub mod tuning;
 pub use harness::{cli, hugepages, machine, phases, report};
 pub use tasks::{checksum, matmul, populate, stacks, workers};
 
-pub use cli::{GridArgs, MatmulArgs, PopulateArgs, SweepArgs};
+pub use cli::{GridArgs, MatmulArgs, PopulateArgs, SweepArgs, HAS_WORKERS, NO_WORKERS};
 pub use report::{Copies, Record, Report, RunCounters};

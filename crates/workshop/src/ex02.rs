@@ -1,21 +1,31 @@
 //! Exercise 2: pool workers with one BLAS thread each, as step 4 does.
 
+use crate::speed::{self, Speed};
 use crate::{pairs, same_pool_products, task_list, text, Check, Exercise, Mode, Pair};
-use crate::{PoolRun, Speed, Variant};
+use crate::{PoolRun, Slot, Variant};
 use procpool::{Pool, PoolError};
+use std::sync::Arc;
+use workload::matmul;
 use workload::workers;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/02-one-blas-thread/exercise.rs"]
-pub mod exercise;
 #[path = "../exercises/02-one-blas-thread/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/02-one-blas-thread/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/02-one-blas-thread/stub.rs"]
+pub mod stub;
 
-fn pick(variant: Variant) -> fn(usize) -> Result<Pool, PoolError> {
+/// The exercise's function: `start_workers(workers)`.
+pub type StartWorkers = fn(usize) -> Result<Pool, PoolError>;
+
+/// The learner's `start_workers`.
+pub static LEARNER: Slot<StartWorkers> = Slot::new();
+
+fn pick(variant: Variant) -> StartWorkers {
     match variant {
-        Variant::Exercise => exercise::start_workers,
+        Variant::Learner => LEARNER.get(),
+        Variant::Stub => stub::start_workers,
         Variant::Solution => solution::start_workers,
         Variant::Sequential => sequential::start_workers,
     }
@@ -30,13 +40,10 @@ fn run(
     n: usize,
 ) -> Result<(PoolRun, Vec<Pair>), String> {
     let pairs = pairs(tasks, n);
-    let mut pool = pick(variant)(workers).map_err(text)?;
+    let pool = pick(variant)(workers).map_err(text)?;
     let chunksize = tasks.div_ceil(pool.workers().max(1)).max(1);
-    let results = pool.starmap(task_list(&pairs), chunksize).map_err(text)?;
-    Ok((
-        PoolRun::close(pool, chunksize, results).map_err(text)?,
-        pairs,
-    ))
+    let run = PoolRun::run(pool, task_list(&pairs), chunksize).map_err(text)?;
+    Ok((run, pairs))
 }
 
 fn products(variant: Variant, _: Mode) -> Result<(), String> {
@@ -62,7 +69,7 @@ fn worker_count(variant: Variant, _: Mode) -> Result<(), String> {
 
 fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
     let (run, _) = run(variant, 2, 7, 33)?;
-    let reported = workers::unpack(&run.results, run.workers).threads;
+    let reported = workers::unpack(run.results(), 2).threads;
     if let Some((w, t)) = reported
         .iter()
         .enumerate()
@@ -83,13 +90,34 @@ fn one_blas_thread_in_workers(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn speed(variant: Variant) -> Result<Speed, String> {
-    Speed::on_pool("workers", |pairs, list, workers| {
-        let mut pool = pick(variant)(workers).map_err(text)?;
-        let results = pool
-            .starmap(list, pairs.len().div_ceil(workers))
-            .map_err(text)?;
-        pool.close().map_err(text)?;
-        Ok(results)
+    let ((tasks, n), workers) = (crate::ex01::SPEED_PAIRS, num_cpus::get_physical());
+    let pairs = pairs(tasks, n);
+    let list = task_list(&pairs);
+    let chunksize = tasks.div_ceil(workers);
+    let timings = speed::time_both(
+        || matmul::multiply_all(&pairs),
+        || {
+            let pool = pick(variant)(workers).map_err(text)?;
+            PoolRun::run(pool, Arc::clone(&list), chunksize).map_err(text)
+        },
+    )?;
+    let seen = &timings.evidence;
+    Ok(Speed {
+        workload: format!("{tasks} pairs of {n}x{n}"),
+        baseline: speed::matmul_baseline(),
+        yours: format!(
+            "start_workers({workers}), then the pairs in chunks of {chunksize}: {}",
+            speed::pool_did(seen)
+        ),
+        why_slower: format!(
+            "the baseline already keeps all {} cores busy through OpenBLAS's threads, and \
+             {workers} workers of one BLAS thread use the same cores, plus their start-up and \
+             {:.1} MB of copies through pipes",
+            blasctl::max_threads(),
+            speed::mb(seen)
+        ),
+        baseline_seconds: timings.baseline_seconds,
+        yours_seconds: timings.yours_seconds,
     })
 }
 
@@ -99,6 +127,7 @@ pub const EXERCISE: Exercise = Exercise {
     slug: "02-one-blas-thread",
     title: "Start pool workers with one BLAS thread",
     hint: include_str!("../exercises/02-one-blas-thread/hint.md"),
+    stub: include_str!("../exercises/02-one-blas-thread/stub.rs"),
     checks: &[
         Check::correctness("products equal the sequential reference", products),
         Check::structure("the pool has the workers asked for", worker_count),

@@ -1,22 +1,29 @@
 //! Exercise 3: the pairs on rayon, one BLAS thread per task, as step 5 does.
 
 use crate::probe::Probe;
-use crate::{pairs, same_products, Check, Exercise, Matrix, Mode, Pair, Speed, Variant};
+use crate::speed::{self, Speed};
+use crate::{pairs, same_products, Check, Exercise, Matrix, Mode, Pair, Slot, Variant};
 use ndarray::ArrayView2;
+use workload::matmul;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/03-rayon-blas-limit/exercise.rs"]
-pub mod exercise;
 #[path = "../exercises/03-rayon-blas-limit/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/03-rayon-blas-limit/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/03-rayon-blas-limit/stub.rs"]
+pub mod stub;
 
-type OnRayon = fn(&[Pair], &(dyn Fn(&Matrix, &Matrix) -> Matrix + Sync)) -> Vec<Matrix>;
+/// The exercise's function: `multiply_on_rayon(pairs, multiply)`.
+pub type OnRayon = fn(&[Pair], &(dyn Fn(&Matrix, &Matrix) -> Matrix + Sync)) -> Vec<Matrix>;
+
+/// The learner's `multiply_on_rayon`.
+pub static LEARNER: Slot<OnRayon> = Slot::new();
 
 fn pick(variant: Variant) -> OnRayon {
     match variant {
-        Variant::Exercise => exercise::multiply_on_rayon,
+        Variant::Learner => LEARNER.get(),
+        Variant::Stub => stub::multiply_on_rayon,
         Variant::Solution => solution::multiply_on_rayon,
         Variant::Sequential => sequential::multiply_on_rayon,
     }
@@ -80,11 +87,24 @@ fn blas_restored(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn speed(variant: Variant) -> Result<Speed, String> {
-    let (tasks, n) = (32, 192);
+    let (tasks, n) = crate::ex01::SPEED_PAIRS;
     let pairs = pairs(tasks, n);
     let threads = rayon::current_num_threads();
-    Speed::products(&pairs, format_args!("{threads} rayon threads"), || {
-        Ok(pick(variant)(&pairs, &plain))
+    let timings = speed::time_both(
+        || matmul::multiply_all(&pairs),
+        || Ok(pick(variant)(&pairs, &plain)),
+    )?;
+    Ok(Speed {
+        workload: format!("{tasks} pairs of {n}x{n}"),
+        baseline: speed::matmul_baseline(),
+        yours: format!("multiply_on_rayon on {threads} rayon threads, nothing copied"),
+        why_slower: format!(
+            "the baseline already keeps all {} cores busy through OpenBLAS's threads, so \
+             {threads} rayon threads of one BLAS thread each can at best match it",
+            blasctl::max_threads()
+        ),
+        baseline_seconds: timings.baseline_seconds,
+        yours_seconds: timings.yours_seconds,
     })
 }
 
@@ -94,6 +114,7 @@ pub const EXERCISE: Exercise = Exercise {
     slug: "03-rayon-blas-limit",
     title: "Run the pairs on rayon with the BLAS limit set right",
     hint: include_str!("../exercises/03-rayon-blas-limit/hint.md"),
+    stub: include_str!("../exercises/03-rayon-blas-limit/stub.rs"),
     checks: &[
         Check::correctness(
             "products equal the sequential reference, in order",

@@ -1,16 +1,16 @@
 //! Exercise 6: where a pool starts to pay off, measured on the learner's own machine.
 
 use crate::answer::{self, Row};
-use crate::{Check, Exercise, Mode, Variant};
+use crate::{Check, Exercise, Mode, Slot, Variant};
 use workload::workers;
 
-#[allow(unused_imports, unused_variables, dead_code)]
-#[path = "../exercises/06-pool-crossover/exercise.rs"]
-pub mod exercise;
 #[path = "../exercises/06-pool-crossover/sequential.rs"]
 pub mod sequential;
 #[path = "../exercises/06-pool-crossover/solution.rs"]
 pub mod solution;
+#[allow(unused_imports, unused_variables, dead_code)]
+#[path = "../exercises/06-pool-crossover/stub.rs"]
+pub mod stub;
 
 /// Where `measure` writes the learner's answer, and `check 6` reads it.
 pub const ANSWER_PATH: &str = concat!(
@@ -18,10 +18,17 @@ pub const ANSWER_PATH: &str = concat!(
     "/exercises/06-pool-crossover/answer.json"
 );
 
+/// The exercise's function: `measure(size, tasks, workers)`.
+pub type Measure = fn(usize, usize, usize) -> Result<Row, String>;
+
+/// The learner's `measure`.
+pub static LEARNER: Slot<Measure> = Slot::new();
+
 /// The variant's `measure`.
-pub fn pick(variant: Variant) -> fn(usize, usize, usize) -> Result<Row, String> {
+pub fn pick(variant: Variant) -> Measure {
     match variant {
-        Variant::Exercise => exercise::measure,
+        Variant::Learner => LEARNER.get(),
+        Variant::Stub => stub::measure,
         Variant::Solution => solution::measure,
         Variant::Sequential => sequential::measure,
     }
@@ -45,14 +52,84 @@ fn rows(variant: Variant, _: Mode) -> Result<(), String> {
 }
 
 fn pool_ran(variant: Variant, _: Mode) -> Result<(), String> {
-    let (size, tasks, workers) = CASES[1];
-    let row = pick(variant)(size, tasks, workers)?;
+    let mut rng = crate::rng(6);
+    let drawn = (rng.usize(2..=40), rng.usize(2..=8), rng.usize(2..=3));
+    for (size, tasks, workers) in [CASES[1], drawn] {
+        ran_on_a_pool(pick(variant), size, tasks, workers)?;
+    }
+    Ok(())
+}
+
+/// Run `measure` once and check, from procpool's own counters, that a pool of `workers` ran
+/// and its pipes carried every pair and product; the row's `pool_bytes` must be what moved.
+fn ran_on_a_pool(
+    measure: Measure,
+    size: usize,
+    tasks: usize,
+    workers: usize,
+) -> Result<Row, String> {
+    let (row, seen) = crate::observe(|| measure(size, tasks, workers));
+    let row = row?;
     let matrices = workers::matmul_array_bytes(tasks, size);
-    if row.pool_bytes < matrices {
+    let moved = seen.bytes_to_workers() + seen.bytes_from_workers();
+    let name = format!("measure({size}, {tasks}, {workers})");
+    if seen.workers_started() != workers as u64 || moved < matrices {
         return Err(format!(
-            "the pool moved {} bytes for {tasks} pairs of {size}x{size}; a pool that ran \
-             moves at least {matrices} (three matrices per task): was it timed at all?",
+            "{name}: {} workers started and {moved} bytes went through the pipes; a pool of \
+             {workers} that ran moves at least {matrices} (three matrices per task)",
+            seen.workers_started()
+        ));
+    }
+    // The row may leave out the stop frames (stats read before close), nothing more.
+    let stops = procpool::wire::CONTROL_FRAME_BYTES * workers as u64;
+    if row.pool_bytes > moved || row.pool_bytes + stops < moved {
+        return Err(format!(
+            "{name}: the row says the pool moved {} bytes, procpool counted {moved}",
             row.pool_bytes
+        ));
+    }
+    Ok(row)
+}
+
+/// Measure the row that decides the crossover again (the crossover's own size, or the largest
+/// when the answer is `null`), fastest of three, and check that the pool wins or loses there
+/// as the table says.
+fn remeasure(variant: Variant, answer: &answer::Answer) -> Result<(), String> {
+    let Some(row) = answer
+        .rows
+        .iter()
+        .find(|r| Some(r.size) == answer.crossover.as_u64().map(|c| c as usize))
+        .or(answer.rows.last())
+    else {
+        return Ok(());
+    };
+    let mut best: Option<Row> = None;
+    for _ in 0..3 {
+        let again = ran_on_a_pool(pick(variant), row.size, answer.tasks, answer.workers)?;
+        best = Some(match best {
+            None => again,
+            Some(b) => Row {
+                sequential_seconds: b.sequential_seconds.min(again.sequential_seconds),
+                pool_seconds: b.pool_seconds.min(again.pool_seconds),
+                ..again
+            },
+        });
+    }
+    let again = best.expect("three runs");
+    let wins = |r: &Row| r.pool_seconds < r.sequential_seconds;
+    if wins(&again) != wins(row) {
+        let say = |r: &Row| if wins(r) { "wins" } else { "loses" };
+        return Err(format!(
+            "measured again at size {}: sequential {:.6} s, pool {:.6} s, so the pool {}; your \
+             table says it {} there ({:.6} s against {:.6} s). Measure again (more --tasks \
+             make the table steadier) and name the crossover from the new table",
+            row.size,
+            again.sequential_seconds,
+            again.pool_seconds,
+            say(&again),
+            say(row),
+            row.sequential_seconds,
+            row.pool_seconds
         ));
     }
     Ok(())
@@ -80,7 +157,17 @@ fn answer_file(variant: Variant, mode: Mode) -> Result<(), String> {
             serde_json::to_string_pretty(&answer).map_err(crate::text)?
         }
     };
-    answer::check(&text, &answer::machine_line()).map(|_| ())
+    match mode {
+        Mode::Learner => check_answer(variant, &text),
+        Mode::Maintainer => answer::check(&text, &answer::machine_line()).map(|_| ()),
+    }
+}
+
+/// The learner's check of an answer file's text: it agrees with its own table, and the row
+/// that decides the crossover, measured again with `variant`'s `measure`, agrees with it.
+pub fn check_answer(variant: Variant, text: &str) -> Result<(), String> {
+    let answer = answer::check(text, &answer::machine_line())?;
+    remeasure(variant, &answer)
 }
 
 /// The exercise and its checks; the measurement is the exercise, so no advisory timing.
@@ -89,10 +176,11 @@ pub const EXERCISE: Exercise = Exercise {
     slug: "06-pool-crossover",
     title: "Find where a pool starts to pay off",
     hint: include_str!("../exercises/06-pool-crossover/hint.md"),
+    stub: include_str!("../exercises/06-pool-crossover/stub.rs"),
     checks: &[
         Check::correctness("measure gives one row with two positive times", rows),
         Check::correctness(
-            "the answer file is complete and agrees with its own table",
+            "the answer file agrees with its own table and with a row measured again",
             answer_file,
         ),
         Check::structure("the pool really ran", pool_ran),

@@ -1,67 +1,90 @@
-//! Workshop exercises that check themselves.
+//! Workshop exercises that check themselves, and a checker that cannot be fooled by what the
+//! checked code says about itself.
 //!
 //! # The files of an exercise
 //!
 //! Every exercise has the same files, in `exercises/NN-name/`:
 //!
-//! * `exercise.rs`: the stub the learner edits. Its body is `todo!()`, with `// TODO:` lines
-//!   saying what to write; the part the book shows sits between `// ANCHOR: stub` markers.
+//! * `exercise.rs`: the learner's file. It starts as a copy of the stub; `reset N` copies the
+//!   stub back.
+//! * `stub.rs`: the pristine stub. Its body is `todo!()`, with `// TODO:` lines saying what to
+//!   write; the part the book shows sits between `// ANCHOR: stub` markers.
 //! * `solution.rs`: one solution, with the same signature.
 //! * `sequential.rs`: an attempt that gets every answer right without the parallel structure
-//!   the exercise is about (one worker, one thread, no pool, BLAS left at its default). It is
-//!   there to prove that the checks can tell: it must pass every correctness check and fail
-//!   at least one structure check.
-//! * `hint.md`: the hint the checker prints when a check fails, kept out of the code.
+//!   the exercise is about. It must pass every correctness check and fail a structure check.
+//! * `hint.md`: the hint the checker prints when a check fails.
 //!
-//! The three `.rs` files are modules of this crate (`#[path]` includes in `src/exNN.rs`), so
-//! one build compiles all of them, and one suite of checks per exercise runs against any of
-//! them: [`Variant`] picks which. A stub compiles because `todo!()` has every type.
+//! The pristine three (`stub.rs`, `solution.rs`, `sequential.rs`) are modules of this crate
+//! (`#[path]` includes in `src/exNN.rs`): `verify` and the tests run them, never the learner's
+//! file, so a learner's work never breaks `cargo test`. The files name this crate
+//! `workshop::`, which works both here and in the learner's program.
+//!
+//! # The learner's program
+//!
+//! `cargo run -p workshop -- check N` builds `exercises/learner.rs` (package
+//! `workshop-exercises`) with the one feature `exNN`, so it compiles exercise N's `exercise.rs`
+//! and nothing else: an exercise that does not compile names itself and stops no other. The
+//! program installs the learner's function in the exercise's [`Slot`] and runs the checks on
+//! [`Variant::Learner`]. Built without a feature, as the workspace's tests and clippy build it,
+//! it holds no learner code. Building one small binary takes seconds and needs no network, and
+//! only one exercise is ever recompiled, which suits a two-core laptop.
 //!
 //! # The checks
 //!
-//! A [`Check`] is a function that runs one variant on small, awkward inputs and returns
-//! `Err(what went wrong)`. [`Kind::Correctness`] checks compare with the sequential reference
-//! (products are exact in `f64`, so with `==`); [`Kind::Structure`] checks look at how the
-//! work was done: the workers a pool had and which of them computed tasks, the chunks it sent,
-//! the BLAS threads inside workers or rayon tasks, the bytes that went through pipes, the
-//! shared memory left behind. Nothing is timed in a check.
+//! A [`Check`] runs one variant on fixed awkward inputs plus one case drawn from a seed
+//! ([`rng`]; `check --seed S` repeats a run) and returns `Err(what went wrong, in which case)`.
+//! [`Kind::Correctness`] checks compare with the sequential reference (products are exact in
+//! `f64`, so with `==`); [`Kind::Structure`] checks look at how the work was done, from
+//! evidence the checked code cannot make up:
 //!
-//! Rayon checks must see two threads at work, deterministically. The checker hands the
-//! learner's code an instrumented function ([`probe::Probe`]): the first call on a rayon
-//! thread waits until a call on a second rayon thread arrives (a rendezvous, so a parallel
-//! implementation always shows two threads), and gives up after a few seconds when none does
-//! (so a one-thread implementation fails instead of hanging). Calls off rayon's threads never
-//! wait.
+//! * pools: procpool's process-wide counters ([`procpool::evidence`], read by [`observe`]
+//!   around the call): worker processes started and their roles, chunks and tasks per worker
+//!   pid, bytes through the pipes. A [`PoolRun`] holds results only [`PoolRun::run`] put there,
+//!   straight from real workers.
+//! * shared memory: each worker reports the segment it wrote, the task and a checksum of the
+//!   product ([`shm::Wrote`]), which must match the array returned.
+//! * rayon: an instrumented function ([`probe::Probe`]) that records which rayon thread made
+//!   each call. Its rendezvous makes a parallel implementation show two threads every time, and
+//!   a thread counts only if it did a real share of the calls.
+//! * exercise 6: the learner's table must agree with itself, and the row that decides the
+//!   crossover is measured again before the answer is accepted.
 //!
-//! Exercises that use worker processes need a program that can be a worker: every `main` in
-//! this crate (the `workshop` binary and the `verify` test, which has its own `main`) calls
-//! [`serve_workers`] first, and pools re-execute the current program, so the learner's
-//! `Pool::builder(role)` works unchanged in both.
+//! Nothing is timed in a check. Exercises that use worker processes need a program that can be
+//! a worker: every `main` here calls [`serve_workers`] first, and pools re-execute the current
+//! program.
 //!
 //! # The commands
 //!
-//! * `cargo run -p workshop -- check N`: runs exercise N's checks on the learner's
-//!   `exercise.rs` in this process (the build just compiled their code into it), catching a
-//!   panic per check. A `todo!()` means "not solved yet"; any failure prints the hint and
-//!   exits 1. When every check passes it times the learner's code once against the sequential
-//!   reference at a moderate size and prints the ratio: advice, never pass or fail.
-//! * `cargo run -p workshop -- verify` (run by CI, and by the `verify` test): every stub fails
-//!   every check as unsolved, every solution passes every check, every sequential attempt
-//!   passes the correctness checks and fails a structure check.
-//! * `cargo run --release -p workshop -- measure`: exercise 6's measurement, written to its
-//!   answer file.
+//! * `list`: every exercise, done / pending / not started, and the count. An exercise is done
+//!   when `check` passed on its `exercise.rs` as it is now ([`progress`]).
+//! * `check [N]`: the learner's exercise N, or the next one not done. A `todo!()` means "not
+//!   solved yet"; a failure prints the hint and exits 1. A pass prints the advisory speed line
+//!   ([`speed`]).
+//! * `check N --against stub|solution|sequential`: the pristine copies, in this process.
+//! * `watch`: `check`, then again whenever an exercise file is saved. `reset N`: the stub back.
+//! * `verify` (CI, and the `verify` test): every stub unsolved, every solution passing, every
+//!   sequential attempt caught.
+//! * `measure`: exercise 6's measurement, written to its answer file (never over a named
+//!   crossover without `--force`).
 //!
 //! Before running checks, [`prepare_process`] removes the BLAS thread variables from this
 //! process's environment, so workers start with OpenBLAS's default (all cores) unless the code
-//! under test limits them: otherwise a pool that forgets the limit could pass on a machine
-//! whose environment happens to set it. It also sizes rayon's global pool to at least two
-//! threads. On a machine with one core the BLAS checks cannot tell one thread from the
-//! default, and `verify` says so by failing.
+//! under test limits them, and sizes rayon's global pool to at least two threads. On a machine
+//! with one core the BLAS checks cannot tell one thread from the default, and `verify` says so
+//! by failing.
 
 #![cfg(unix)]
 
+// The exercise files name this crate `workshop::`, as the learner's build (a separate crate)
+// must: this makes the same paths work for the copies compiled in here.
+extern crate self as workshop;
+
 pub mod answer;
+pub mod cli;
 pub mod probe;
+pub mod progress;
+pub mod shm;
+pub mod speed;
 
 pub mod ex01;
 pub mod ex02;
@@ -70,14 +93,16 @@ pub mod ex04;
 pub mod ex05;
 pub mod ex06;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2};
-use procpool::{Item, Pool, PoolError, TransferStats};
+use procpool::evidence::{self, Evidence};
+use procpool::{Item, Pool, PoolError};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use workload::{matmul, stacks, workers};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use workload::{matmul, workers};
+
+pub use speed::Speed;
 
 /// An `n x n` matrix.
 pub type Matrix = Array2<f64>;
@@ -87,8 +112,8 @@ pub type Pair = (Matrix, Matrix);
 /// Call first in every `main` of this crate: a pool worker serves its tasks here and exits.
 pub fn serve_workers() {
     procpool::serve_if_worker(workers::MATMUL_ROLE, workers::multiply_in_worker);
-    // the shared-memory workers of exercise 4: step 06's protocol, the same body
-    stacks::serve_if_worker(|a, b, mut c| general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+    // the shared-memory workers of exercise 4: step 06's protocol, with a report of each write
+    shm::serve_if_worker();
 }
 
 /// Make this process a fair place to check exercises (see the crate docs): BLAS variables out
@@ -109,74 +134,149 @@ pub fn prepare_process() {
     install_panic_recorder();
 }
 
-/// What a pool run did: how many workers it had, the chunksize, what it copied, and the
-/// results in task order.
+/// The seed of the randomly drawn check cases (see [`set_seed`]).
+static SEED: AtomicU64 = AtomicU64::new(0);
+
+/// Draw the random check cases from `seed` from now on; `check --seed S` reproduces a run.
+pub fn set_seed(seed: u64) {
+    SEED.store(seed, Ordering::Relaxed);
+}
+
+/// The seed the random cases are drawn from.
+pub fn seed() -> u64 {
+    SEED.load(Ordering::Relaxed)
+}
+
+/// A fresh seed, for a run that was not given one.
+pub fn new_seed() -> u64 {
+    fastrand::u64(1..1_000_000)
+}
+
+/// A generator for the random cases of one check: the seed, mixed with `salt` so that each
+/// exercise draws its own numbers.
+pub fn rng(salt: u64) -> fastrand::Rng {
+    fastrand::Rng::with_seed(seed().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt)
+}
+
+/// Run `f` and return what every pool in this process really did meanwhile, as procpool
+/// counted it (see [`procpool::evidence`]): the checks read this, not what `f` says.
+pub fn observe<T>(f: impl FnOnce() -> T) -> (T, Evidence) {
+    let before = evidence::snapshot();
+    let value = f();
+    (value, evidence::snapshot().since(&before))
+}
+
+/// What a pool run returned: the results in task order, straight from the workers. Only
+/// [`PoolRun::run`] makes one, so the results are what real workers sent back; learner code
+/// (a crate of its own) cannot build one by hand:
+///
+/// ```compile_fail,E0451
+/// let run = workshop::PoolRun { results: Vec::new() };
+/// ```
 #[derive(Debug)]
 pub struct PoolRun {
-    /// Worker processes in the pool.
-    pub workers: usize,
-    /// Tasks per chunk.
-    pub chunksize: usize,
-    /// What went through the pipes, read before the pool was closed.
-    pub stats: TransferStats,
-    /// One result per task, as the workers sent them.
-    pub results: Vec<Item>,
+    results: Vec<Item>,
 }
 
 impl PoolRun {
-    /// Record the pool's size and what it copied, then stop its workers.
-    pub fn close(pool: Pool, chunksize: usize, results: Vec<Item>) -> Result<PoolRun, PoolError> {
-        let (workers, stats) = (pool.workers(), pool.stats());
+    /// `pool.starmap(tasks, chunksize)`, then `pool.close()`: run every task on the pool in
+    /// chunks of `chunksize`, stop the workers, and keep the results.
+    pub fn run(
+        mut pool: Pool,
+        tasks: impl Into<Arc<[Item]>>,
+        chunksize: usize,
+    ) -> Result<PoolRun, PoolError> {
+        let results = pool.starmap(tasks, chunksize)?;
         pool.close()?;
-        Ok(PoolRun {
-            workers,
-            chunksize,
-            stats,
-            results,
-        })
+        Ok(PoolRun { results })
     }
 
-    /// Indices of the workers that computed at least one task, from the worker index every
-    /// result of [`workers::multiply_in_worker`] (and of [`stacks::serve_if_worker`]) carries
-    /// last.
-    pub fn busy_workers(&self) -> usize {
-        let metas = self.results.iter().filter_map(|r| r.last());
-        let threads = workers::reported_threads(metas, self.workers);
-        threads.iter().filter(|t| !t.is_empty()).count()
+    /// One result per task, as the workers sent them.
+    pub fn results(&self) -> &[Item] {
+        &self.results
     }
 }
 
 /// What the shared-memory exercise returns: the pool run, and the products, which stay in
-/// shared memory (shape `[tasks, n, n]`) where the workers wrote them.
+/// shared memory (shape `[tasks, n, n]`) where the workers wrote them. Made by
+/// [`SharedRun::new`] from a real [`PoolRun`].
 #[derive(Debug)]
 pub struct SharedRun {
-    /// What the pool did; its results carry only which worker computed each task.
-    pub run: PoolRun,
+    run: PoolRun,
+    products: shmem::SharedArray,
+}
+
+impl SharedRun {
+    /// The pool run and the products array its workers wrote.
+    pub fn new(run: PoolRun, products: shmem::SharedArray) -> SharedRun {
+        SharedRun { run, products }
+    }
+
+    /// The pool run; its results carry what each worker reports it wrote.
+    pub fn run(&self) -> &PoolRun {
+        &self.run
+    }
+
     /// `products[t]` is `A[t] · B[t]`.
-    pub products: shmem::SharedArray,
+    pub fn products(&self) -> &shmem::SharedArray {
+        &self.products
+    }
+}
+
+/// Where the learner's implementation of an exercise goes: the learner's build (see the crate
+/// docs) installs it before running the checks, and tests install attempts of their own.
+pub struct Slot<F: Copy>(RwLock<Option<F>>);
+
+impl<F: Copy> Slot<F> {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        Slot(RwLock::new(None))
+    }
+
+    /// Put `f` in the slot, replacing what was there.
+    pub fn install(&self, f: F) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    }
+
+    /// What is in the slot; a check of an empty slot panics, which reports as a failure.
+    pub fn get(&self) -> F {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .expect("no learner code installed: run `cargo run -p workshop -- check N`")
+    }
+}
+
+impl<F: Copy> Default for Slot<F> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Which implementation of an exercise runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// `exercise.rs`: the learner's code (a `todo!()` until they write it).
-    Exercise,
+    /// `stub.rs`: the pristine stub, a `todo!()` (the learner's `exercise.rs` starts as a copy).
+    Stub,
     /// `solution.rs`.
     Solution,
     /// `sequential.rs`: right answers, no parallel structure.
     Sequential,
+    /// The learner's `exercise.rs`, installed in the exercise's [`Slot`] by the learner's build.
+    Learner,
 }
 
 impl Variant {
-    /// All three, in the order `verify` runs them.
-    pub const ALL: [Variant; 3] = [Variant::Exercise, Variant::Solution, Variant::Sequential];
+    /// The pristine three, in the order `verify` runs them.
+    pub const PRISTINE: [Variant; 3] = [Variant::Stub, Variant::Solution, Variant::Sequential];
 
     /// The file name of this variant in an exercise's folder.
     pub fn file(self) -> &'static str {
         match self {
-            Variant::Exercise => "exercise.rs",
+            Variant::Stub => "stub.rs",
             Variant::Solution => "solution.rs",
             Variant::Sequential => "sequential.rs",
+            Variant::Learner => "exercise.rs",
         }
     }
 }
@@ -235,67 +335,6 @@ impl Check {
     }
 }
 
-/// One advisory timing: the sequential reference against the variant, once each.
-pub struct Speed {
-    /// The workload, in words.
-    pub workload: String,
-    /// Seconds the sequential reference took.
-    pub sequential_seconds: f64,
-    /// Seconds the variant took.
-    pub yours_seconds: f64,
-}
-
-impl Speed {
-    /// Time `reference` then `yours`; `yours` may fail.
-    pub fn measure<R, Y>(
-        workload: String,
-        reference: impl FnOnce() -> R,
-        yours: impl FnOnce() -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let start = Instant::now();
-        std::hint::black_box(reference());
-        let sequential_seconds = start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        std::hint::black_box(yours()?);
-        let yours_seconds = start.elapsed().as_secs_f64();
-        Ok(Speed {
-            workload,
-            sequential_seconds,
-            yours_seconds,
-        })
-    }
-
-    /// Time `yours` on the matrix exercises' task, `pairs`, against the sequential products;
-    /// `setting` ends the workload's description (`"2 workers"`).
-    pub fn products<Y>(
-        pairs: &[Pair],
-        setting: impl std::fmt::Display,
-        yours: impl FnOnce() -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let n = pairs.first().map_or(0, |(a, _)| a.nrows());
-        Speed::measure(
-            format!("{} pairs of {n}x{n}, {setting}", pairs.len()),
-            || matmul::multiply_all(pairs),
-            yours,
-        )
-    }
-
-    /// The pool exercises' timing: 16 pairs of 256x256 on one worker per physical core.
-    /// `yours(pairs, task list, workers)` runs the variant; the task list is built before the
-    /// clock starts. `unit` names the workers in the description (`"cores"`, `"workers"`).
-    pub fn on_pool<Y>(
-        unit: &str,
-        yours: impl FnOnce(&[Pair], Arc<[Item]>, usize) -> Result<Y, String>,
-    ) -> Result<Speed, String> {
-        let (tasks, n, workers) = (16, 256, num_cpus::get_physical());
-        let pairs = pairs(tasks, n);
-        let list = task_list(&pairs);
-        Speed::products(&pairs, format_args!("{workers} {unit}"), || {
-            yours(&pairs, list, workers)
-        })
-    }
-}
-
 /// One exercise: its place, its hint, its checks and its advisory timing.
 pub struct Exercise {
     /// 1, 2, ...
@@ -308,8 +347,21 @@ pub struct Exercise {
     pub hint: &'static str,
     /// Every check, correctness first.
     pub checks: &'static [Check],
-    /// Time the variant against the sequential reference, if the exercise has a speed.
+    /// Time the variant against a named baseline, if the exercise has a speed.
     pub speed: Option<fn(Variant) -> Result<Speed, String>>,
+    /// The pristine stub, which `reset` writes back to `exercise.rs`.
+    pub stub: &'static str,
+}
+
+/// Set to a folder to make `list`, `reset` and the progress file use the exercise folders
+/// there instead of this crate's `exercises/` (the tests do, to leave a learner's files alone).
+pub const EXERCISES_DIR_ENV: &str = "WORKSHOP_EXERCISES_DIR";
+
+/// The folder holding one folder per exercise with the learner's `exercise.rs`.
+pub fn exercises_dir() -> std::path::PathBuf {
+    std::env::var_os(EXERCISES_DIR_ENV)
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises"))
 }
 
 /// Every exercise, in order.
@@ -335,6 +387,11 @@ impl Exercise {
     /// Where this exercise's files are, relative to the workspace root.
     pub fn dir(&self) -> String {
         format!("crates/workshop/exercises/{}", self.slug)
+    }
+
+    /// The learner's file, `exercise.rs`, in [`exercises_dir`].
+    pub fn learner_file(&self) -> std::path::PathBuf {
+        exercises_dir().join(self.slug).join("exercise.rs")
     }
 
     /// Run every check against `variant`.
@@ -420,7 +477,7 @@ pub fn verify_exercise(exercise: &Exercise) -> Result<String, String> {
     // Every check of the stub must run into its todo!().
     for (check, outcome) in checks
         .iter()
-        .zip(exercise.run(Variant::Exercise, Mode::Maintainer))
+        .zip(exercise.run(Variant::Stub, Mode::Maintainer))
     {
         if !matches!(outcome, Outcome::Unsolved(_)) {
             problems.push(format!(
@@ -529,8 +586,23 @@ pub fn same_products(pairs: &[Pair], products: &[ArrayView2<f64>]) -> Result<(),
 
 /// Check the products a pool sent back (the first array of each result).
 pub fn same_pool_products(pairs: &[Pair], run: &PoolRun) -> Result<(), String> {
-    let unpacked = workers::unpack(&run.results, run.workers);
+    let unpacked = workers::unpack(run.results(), 0);
     same_products(pairs, &unpacked.products)
+}
+
+/// The workers of `role` that `seen` shows, and how many chunks and tasks each computed.
+pub fn workers_of(seen: &Evidence, role: &str) -> Vec<(u32, u64, u64)> {
+    seen.workers()
+        .iter()
+        .filter(|(_, w)| w.role() == role)
+        .map(|(pid, w)| (*pid, w.chunks(), w.tasks()))
+        .collect()
+}
+
+/// The chunks a pool of `workers` sends when the tasks are cut one chunk per worker.
+pub fn chunks_one_per_worker(tasks: usize, workers: usize) -> u64 {
+    let chunksize = tasks.div_ceil(workers.max(1)).max(1);
+    tasks.div_ceil(chunksize) as u64
 }
 
 /// Turn any displayable error into the `String` checks return.

@@ -1,15 +1,12 @@
-//! The workshop's commands: `check N` for learners, `verify` for maintainers, `measure` for
-//! exercise 6, plus `list` and `hint N`. See the crate docs for what each one does.
+//! The workshop's commands, rustlings style: `list`, `check [N]`, `watch`, `reset N`, `hint N`
+//! for learners, `verify` for maintainers, `measure` for exercise 6. See the crate docs.
 
-use std::io::Write;
-use std::process::exit;
-use std::time::Duration;
-use workshop::{answer, ex06, find, Exercise, Mode, Outcome, Variant, EXERCISES};
-
-const USAGE: &str = "usage: workshop list | check N [--against exercise|solution|sequential] | hint N | verify | measure [--sizes A,B,..] [--tasks T] [--workers W] [--out FILE]";
-
-/// How long `check` or `verify` may run before the watchdog calls it a hang.
-const WATCHDOG: Duration = Duration::from_secs(300);
+use std::path::Path;
+use std::process::{exit, Command};
+use std::time::{Duration, SystemTime};
+use workshop::cli::{self, exercise, parse_seed, usage};
+use workshop::progress::{self, Status};
+use workshop::{Exercise, Variant, EXERCISES};
 
 fn main() {
     // A pool worker started by an exercise serves its tasks here and never returns.
@@ -17,59 +14,71 @@ fn main() {
     workshop::prepare_process();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    if matches!(args.first(), Some(&"check") | Some(&"verify")) {
-        // Checks are small: one that runs this long is waiting for something that never comes.
-        std::thread::spawn(|| {
-            std::thread::sleep(WATCHDOG);
-            eprintln!(
-                "error: still running after {} s: is something waiting forever?",
-                WATCHDOG.as_secs()
-            );
-            exit(1);
-        });
-    }
     let code = match args.as_slice() {
         ["list"] => list(),
         ["hint", n] => hint(exercise(n)),
-        ["check", n] => check(exercise(n), Variant::Exercise),
-        ["check", n, "--against", v] => check(exercise(n), variant(v)),
-        ["verify"] => verify(),
-        ["measure", rest @ ..] => measure(rest),
+        ["reset", n] => reset(exercise(n)),
+        ["watch"] => watch(),
+        ["check"] => match progress::next() {
+            Some(e) => check_learner(e, None),
+            None => all_done(),
+        },
+        ["check", "--seed", s] => match progress::next() {
+            Some(e) => check_learner(e, Some(parse_seed(s))),
+            None => all_done(),
+        },
+        ["check", n] => check_learner(exercise(n), None),
+        ["check", n, "--seed", s] => check_learner(exercise(n), Some(parse_seed(s))),
+        ["check", n, rest @ ..] => check_pristine(exercise(n), rest),
+        ["verify"] => verify(workshop::new_seed()),
+        ["verify", "--seed", s] => verify(parse_seed(s)),
+        ["measure", "--against", v, rest @ ..] => {
+            workshop::set_seed(workshop::new_seed());
+            cli::measure(rest, variant(v))
+        }
+        ["measure", ..] => run_learner(&workshop::ex06::EXERCISE, &args),
         _ => usage(&format!("unknown command {:?}", args.join(" "))),
     };
     exit(code);
 }
 
-/// One line on stderr and exit code 2.
-fn usage(what: &str) -> ! {
-    eprintln!("error: {what} ({USAGE})");
-    exit(2)
-}
-
-fn exercise(key: &str) -> &'static Exercise {
-    find(key).unwrap_or_else(|| {
-        usage(&format!(
-            "no exercise {key:?}: there are {} (1 to {})",
-            EXERCISES.len(),
-            EXERCISES.len()
-        ))
-    })
-}
-
 fn variant(name: &str) -> Variant {
     match name {
-        "exercise" => Variant::Exercise,
+        "stub" => Variant::Stub,
         "solution" => Variant::Solution,
         "sequential" => Variant::Sequential,
         other => usage(&format!(
-            "--against {other:?}: expected exercise, solution or sequential"
+            "--against {other:?}: expected stub, solution or sequential"
         )),
     }
 }
 
+fn all_done() -> i32 {
+    println!(
+        "All {} exercises are done. `cargo run -p workshop -- list` shows them.",
+        EXERCISES.len()
+    );
+    0
+}
+
 fn list() -> i32 {
+    let mut done = 0;
     for e in EXERCISES {
-        println!("{:>2}  {:<22} {}", e.number, e.slug, e.title);
+        let status = progress::status(e);
+        done += usize::from(status == Status::Done);
+        let word = match status {
+            Status::Done => "done",
+            Status::Pending => "pending",
+            Status::NotStarted => "not started",
+        };
+        println!("{:>2}  {:<12} {:<22} {}", e.number, word, e.slug, e.title);
+    }
+    println!("\n{done} of {} done.", EXERCISES.len());
+    if let Some(e) = progress::next() {
+        println!(
+            "Next: {}/exercise.rs, then `cargo run -p workshop -- check`.",
+            e.dir()
+        );
     }
     0
 }
@@ -84,65 +93,139 @@ fn hint(e: &Exercise) -> i32 {
     0
 }
 
-/// Run exercise `e`'s checks on `variant`, print each, then the hint or the speed.
-fn check(e: &Exercise, variant: Variant) -> i32 {
-    println!(
-        "Exercise {}: {} ({}/{})",
-        e.number,
-        e.title,
-        e.dir(),
-        variant.file()
-    );
-    let outcomes = e.run(variant, Mode::Learner);
-    let mut unsolved = None;
-    for (check, outcome) in e.checks.iter().zip(&outcomes) {
-        match outcome {
-            Outcome::Pass => println!("  pass  {}", check.name),
-            Outcome::Fail(why) | Outcome::Panicked(why) => {
-                println!("  FAIL  {}: {why}", check.name)
-            }
-            Outcome::Unsolved(at) => {
-                println!("  todo  {}", check.name);
-                unsolved.get_or_insert(at.clone());
-            }
-        }
-    }
-    let failed = outcomes.iter().filter(|o| !o.passed()).count();
-    if failed > 0 {
-        match unsolved {
-            Some(at) if failed == outcomes.len() => {
-                println!("\nNot solved yet: the code still reaches the todo!() at {at}.")
-            }
-            _ => println!("\n{failed} of {} checks failed.", outcomes.len()),
-        }
-        println!("\nHint:\n{}", e.hint.trim_end());
+fn reset(e: &Exercise) -> i32 {
+    let path = e.learner_file();
+    if let Err(err) = std::fs::write(&path, e.stub) {
+        eprintln!("error: cannot write {}/exercise.rs: {err}", e.dir());
         return 1;
     }
-    println!("\nPASS: all {} checks.", outcomes.len());
-    if let Some(speed) = e.speed {
-        let _ = std::io::stdout().flush();
-        match speed(variant) {
-            Ok(s) => println!(
-                "Speed (advice, never pass or fail), {}: sequential reference {:.3} s, yours \
-                 {:.3} s: {:.2}x as fast.{}",
-                s.workload,
-                s.sequential_seconds,
-                s.yours_seconds,
-                s.sequential_seconds / s.yours_seconds,
-                if cfg!(debug_assertions) {
-                    " Timed once in a debug build: add --release for numbers worth comparing."
-                } else {
-                    " Timed once: run it again before believing a small difference."
-                }
-            ),
-            Err(e) => println!("Speed: not measured ({e})."),
-        }
-    }
+    let _ = progress::forget(e);
+    println!(
+        "Exercise {}: {}/exercise.rs is the stub again.",
+        e.number,
+        e.dir()
+    );
     0
 }
 
-fn verify() -> i32 {
-    println!("Every stub must fail, every solution pass, every sequential attempt be caught:");
+/// `check N --against stub|solution|sequential [--seed S]`: the pristine copies compiled into
+/// this program, checked here.
+fn check_pristine(e: &Exercise, rest: &[&str]) -> i32 {
+    let (against, seed) = match rest {
+        ["--against", v] => (variant(v), workshop::new_seed()),
+        ["--against", v, "--seed", s] | ["--seed", s, "--against", v] => {
+            (variant(v), parse_seed(s))
+        }
+        _ => usage(&format!("check: unexpected {:?}", rest.join(" "))),
+    };
+    cli::start_watchdog();
+    workshop::set_seed(seed);
+    cli::check(e, against)
+}
+
+/// Build the learner's program with exercise `e`'s `exercise.rs` alone and run it with `args`;
+/// its exit code, or 1 when it did not build.
+fn run_learner(e: &Exercise, args: &[&str]) -> i32 {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/exercises/Cargo.toml");
+    let mut command = Command::new(cargo);
+    command.args([
+        "run",
+        "--quiet",
+        "--manifest-path",
+        manifest,
+        "--bin",
+        "learner",
+    ]);
+    command.args(["--features", &format!("ex{:02}", e.number)]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    command.arg("--").args(args);
+    match command.status() {
+        Ok(status) if matches!(status.code(), Some(0..=2)) => status.code().unwrap_or(1),
+        Ok(status) => {
+            println!(
+                "\nExercise {} did not build or crashed ({status}): see the messages above, in \
+                 {}/exercise.rs. The other exercises build on their own and are not affected.",
+                e.number,
+                e.dir()
+            );
+            1
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot run cargo to build exercise {}: {err}",
+                e.number
+            );
+            1
+        }
+    }
+}
+
+/// `check [N]` on the learner's own file; a pass is recorded for `list`.
+fn check_learner(e: &Exercise, seed: Option<u64>) -> i32 {
+    let hash = progress::hash_of(&e.learner_file());
+    println!(
+        "Building exercise {} on its own ({}/exercise.rs)...",
+        e.number,
+        e.dir()
+    );
+    let number = e.number.to_string();
+    let seed = seed.unwrap_or_else(workshop::new_seed).to_string();
+    let code = run_learner(e, &["check", &number, "--seed", &seed]);
+    if code == 0 {
+        if let Some(hash) = hash {
+            if let Err(err) = progress::record(e, hash) {
+                eprintln!("warning: cannot record progress: {err}");
+            }
+        }
+        match progress::next() {
+            Some(next) => println!(
+                "\nExercise {} done. Next: {}/exercise.rs.",
+                e.number,
+                next.dir()
+            ),
+            None => println!("\nExercise {} done; that was the last one.", e.number),
+        }
+    }
+    code
+}
+
+/// When each learner file (and exercise 6's answer) was last changed.
+fn stamps() -> Vec<Option<SystemTime>> {
+    let answer = Path::new(workshop::ex06::ANSWER_PATH).to_path_buf();
+    EXERCISES
+        .iter()
+        .map(|e| e.learner_file())
+        .chain([answer])
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+/// Check the next exercise not done, then again whenever an exercise file is saved.
+fn watch() -> i32 {
+    loop {
+        let Some(e) = progress::next() else {
+            return all_done();
+        };
+        check_learner(e, None);
+        println!("\nWatching the exercise files: save one to check again (Ctrl-C to stop).");
+        let seen = stamps();
+        while stamps() == seen {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        println!();
+    }
+}
+
+fn verify(seed: u64) -> i32 {
+    cli::start_watchdog();
+    workshop::set_seed(seed);
+    println!(
+        "Every stub must fail, every solution pass, every sequential attempt be caught \
+         (random cases from seed {seed}):"
+    );
     if workshop::verify_all(&mut std::io::stdout()) {
         println!("verified: {} exercises", EXERCISES.len());
         0
@@ -150,99 +233,4 @@ fn verify() -> i32 {
         println!("NOT verified");
         1
     }
-}
-
-/// Parse `--name value` pairs of `measure`.
-fn measure(rest: &[&str]) -> i32 {
-    let mut sizes = vec![32, 64, 128, 256, 384, 512];
-    let mut tasks = 16;
-    let mut workers = num_cpus::get_physical().max(2);
-    let mut against = Variant::Exercise;
-    let mut out = std::path::PathBuf::from(ex06::ANSWER_PATH);
-    let number = |flag: &str, v: &str| -> usize {
-        match v.parse::<usize>() {
-            Ok(n) if (1..=8192).contains(&n) => n,
-            _ => usage(&format!(
-                "{flag} {v:?}: expected a whole number from 1 to 8192"
-            )),
-        }
-    };
-    for pair in rest.chunks(2) {
-        match pair {
-            ["--sizes", v] => sizes = v.split(',').map(|s| number("--sizes", s.trim())).collect(),
-            ["--tasks", v] => tasks = number("--tasks", v),
-            ["--workers", v] => workers = number("--workers", v),
-            ["--against", v] => against = variant(v),
-            ["--out", v] => out = v.into(),
-            _ => usage(&format!("measure: unexpected {:?}", pair.join(" "))),
-        }
-    }
-    sizes.sort_unstable();
-    sizes.dedup();
-    if sizes.len() < answer::MIN_ROWS || workers < 2 {
-        usage(&format!(
-            "measure: needs at least {} sizes and 2 workers",
-            answer::MIN_ROWS
-        ));
-    }
-    let need = workload::matmul::footprint(tasks, *sizes.last().unwrap_or(&1), 6 * workers);
-    if let Err(line) = workload::machine::check_memory(need, "the largest size") {
-        usage(&line);
-    }
-    println!(
-        "Exercise 6: {tasks} pairs per size, a pool of {workers} workers, fastest of 3 runs\n"
-    );
-    println!(
-        "{:>6}  {:>14}  {:>10}  {:>12}",
-        "size", "sequential s", "pool s", "pool bytes"
-    );
-    let measure = ex06::pick(against);
-    let mut rows = Vec::new();
-    for &size in &sizes {
-        let mut best: Option<answer::Row> = None;
-        for _ in 0..3 {
-            let row = match std::panic::catch_unwind(|| measure(size, tasks, workers)) {
-                Ok(Ok(row)) => row,
-                Ok(Err(e)) => {
-                    eprintln!("error: measure({size}, {tasks}, {workers}): {e}");
-                    return 1;
-                }
-                Err(_) => {
-                    eprintln!(
-                        "error: measure panicked (not written yet? `cargo run -p workshop -- check 6`)"
-                    );
-                    return 1;
-                }
-            };
-            best = Some(match best {
-                None => row,
-                Some(b) => answer::Row {
-                    sequential_seconds: b.sequential_seconds.min(row.sequential_seconds),
-                    pool_seconds: b.pool_seconds.min(row.pool_seconds),
-                    ..row
-                },
-            });
-        }
-        let row = best.expect("three runs");
-        println!(
-            "{:>6}  {:>14.6}  {:>10.6}  {:>12}",
-            row.size, row.sequential_seconds, row.pool_seconds, row.pool_bytes
-        );
-        rows.push(row);
-    }
-    if let Err(e) = std::fs::write(&out, answer::template(tasks, workers, rows)) {
-        eprintln!("error: cannot write {}: {e}", out.display());
-        return 1;
-    }
-    println!(
-        "\nWritten to {}. Read the table, set \
-         \"crossover\" to the smallest size from which the pool is faster there and at every \
-         larger size (or null), then run `cargo run -p workshop -- check 6`.",
-        if out == std::path::Path::new(ex06::ANSWER_PATH) {
-            "crates/workshop/exercises/06-pool-crossover/answer.json".into()
-        } else {
-            out.display().to_string()
-        }
-    );
-    0
 }

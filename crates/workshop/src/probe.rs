@@ -8,8 +8,16 @@
 //! any machine and under any load. If no second thread arrives within [`RENDEZVOUS`], the wait
 //! ends and the report shows one thread: a one-thread implementation fails instead of hanging.
 //! Calls off rayon's threads never wait.
+//!
+//! A thread counts only if it did a real share of the calls: at least a quarter of an even
+//! split among rayon's threads ([`Probe::share`]), so a second thread that ran one element
+//! does not make an implementation parallel. Made with [`Probe::expecting`], the probe also
+//! keeps that deterministic: a thread that has done half the calls while fewer than two
+//! threads have a real share waits (up to [`RENDEZVOUS`]) for another thread to catch up.
+//! While it waits it cannot steal, so the other thread works through its own part; one that
+//! has no part left never catches up, and the wait ends with the implementation failing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -30,6 +38,8 @@ struct State {
     calls: Vec<Call>,
     threads: BTreeSet<usize>,
     open: bool,
+    per_thread: BTreeMap<usize, usize>,
+    waited: BTreeSet<usize>,
 }
 
 /// Records calls; see the module docs.
@@ -37,12 +47,32 @@ struct State {
 pub struct Probe {
     state: Mutex<State>,
     arrived: Condvar,
+    expected: usize,
+    caught_up: Condvar,
 }
 
 impl Probe {
     /// A probe that has seen nothing.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A probe for `expected` calls that also waits for a second real share (module docs).
+    pub fn expecting(expected: usize) -> Self {
+        Probe {
+            expected,
+            ..Self::default()
+        }
+    }
+
+    /// The calls a thread must make to count: a quarter of an even split of `expected` among
+    /// rayon's threads, at least one.
+    pub fn share(expected: usize) -> usize {
+        (expected / (4 * rayon::current_num_threads().max(1))).max(1)
+    }
+
+    fn real_shares(state: &State, share: usize) -> usize {
+        state.per_thread.values().filter(|&&n| n >= share).count()
     }
 
     /// Note this call; the first call on a rayon thread waits for a second rayon thread.
@@ -56,6 +86,27 @@ impl Probe {
         let Some(thread) = call.rayon_thread else {
             return;
         };
+        let mine = {
+            let n = state.per_thread.entry(thread).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if self.expected > 0 {
+            let share = Self::share(self.expected);
+            if mine == share {
+                self.caught_up.notify_all();
+            }
+            if 2 * mine >= self.expected
+                && Self::real_shares(&state, share) < 2
+                && state.waited.insert(thread)
+            {
+                let (s, _) = self
+                    .caught_up
+                    .wait_timeout_while(state, RENDEZVOUS, |s| Self::real_shares(s, share) < 2)
+                    .unwrap_or_else(|e| e.into_inner());
+                state = s;
+            }
+        }
         if !state.threads.insert(thread) || state.open {
             return;
         }
@@ -100,6 +151,22 @@ impl Probe {
                 RENDEZVOUS.as_secs()
             ));
         }
+        let share = Self::share(expected);
+        let per_thread: Vec<usize> = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .per_thread
+            .values()
+            .copied()
+            .collect();
+        if per_thread.iter().filter(|&&n| n >= share).count() < 2 {
+            return Err(format!(
+                "the threads did {per_thread:?} of {expected} tasks: fewer than two did a real \
+                 share (at least {share}, a quarter of an even split among {} threads)",
+                rayon::current_num_threads()
+            ));
+        }
         Ok(())
     }
 }
@@ -129,6 +196,22 @@ mod tests {
         (0..16).for_each(|_| probe.record());
         let err = probe.parallel(16).unwrap_err();
         assert!(err.contains("calling thread"), "{err}");
+    }
+
+    #[test]
+    fn one_element_on_a_second_thread_is_no_real_share() {
+        let probe = Probe::expecting(64);
+        two_threads()
+            .install(|| rayon::join(|| (0..63).for_each(|_| probe.record()), || probe.record()));
+        let err = probe.parallel(64).unwrap_err();
+        assert!(err.contains("fewer than two did a real share"), "{err}");
+    }
+
+    #[test]
+    fn an_even_split_has_two_real_shares() {
+        let probe = Probe::expecting(64);
+        two_threads().install(|| (0..64).into_par_iter().for_each(|_| probe.record()));
+        assert_eq!(probe.parallel(64), Ok(()));
     }
 
     #[test]

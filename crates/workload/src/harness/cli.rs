@@ -136,6 +136,11 @@ pub struct MatmulArgs {
     pub trace: Option<std::path::PathBuf>,
 }
 
+/// For `parse_for`: the step runs workers (processes or threads), so `--workers` applies.
+pub const HAS_WORKERS: bool = true;
+/// For `parse_for`: the step runs no workers, so `--workers` (and `--chunksize`) is a usage error.
+pub const NO_WORKERS: bool = false;
+
 impl MatmulArgs {
     /// Parse for a step; `pooled` says whether `--workers`/`--chunksize` mean anything to it.
     pub fn parse_for(name: &'static str, about: &'static str, pooled: bool) -> Self {

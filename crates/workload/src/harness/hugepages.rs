@@ -2,33 +2,65 @@
 //!
 //! NumPy calls `madvise(MADV_HUGEPAGE)` on every array of 4 MiB or more, so on Linux a
 //! 2000x2000 matrix is backed by 2 MiB pages: 16 page faults on first touch instead of 7,813,
-//! and fewer TLB misses inside the product. Rust's default allocator gives no such advice. This
-//! allocator does, for every allocation of at least [`THRESHOLD`] bytes in any program that
-//! links this crate (every example): it maps the memory itself, aligned to 2 MiB, and advises
-//! it. Smaller allocations, and every allocation on other systems, go to the system allocator.
+//! and fewer TLB misses inside the product. Rust's default allocator gives no such advice.
+//! [`HugePages`] does, for every allocation of at least [`THRESHOLD`] bytes: it maps the memory
+//! itself, aligned to the kernel's huge page ([`huge_page`]), and advises it. Smaller
+//! allocations, and every allocation on other systems, go to the system allocator.
+//!
+//! It is opt-in, one binary at a time: each example says `workload::huge_pages!();` (see
+//! [`huge_pages!`](crate::huge_pages)); a program that links this crate without that line
+//! keeps its own global allocator.
 //!
 //! The advice only matters where `/sys/kernel/mm/transparent_hugepage/enabled` says `madvise`
 //! (a common default); with `always` the kernel uses huge pages anyway, with `never` not at all.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Allocations of at least this many bytes are mapped on their own and advised (NumPy's limit).
 pub const THRESHOLD: usize = 4 << 20;
-/// The size and alignment of an x86-64 and arm64 transparent huge page.
-pub const HUGE_PAGE: usize = 2 << 20;
+/// The huge page size assumed where the kernel does not say: x86-64's and arm64's 2 MiB.
+pub const DEFAULT_HUGE_PAGE: usize = 2 << 20;
+/// Where Linux says the size of its transparent huge pages.
+const HPAGE_PMD_SIZE: &str = "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size";
+
+/// The size and alignment of a transparent huge page: the kernel's `hpage_pmd_size`, read once,
+/// or [`DEFAULT_HUGE_PAGE`] where it is missing or not a power of two.
+pub fn huge_page() -> usize {
+    static SIZE: AtomicUsize = AtomicUsize::new(0);
+    match SIZE.load(Ordering::Relaxed) {
+        0 => {
+            let read = std::fs::read_to_string(HPAGE_PMD_SIZE).ok();
+            let size = read.and_then(|s| s.trim().parse::<usize>().ok());
+            let size = size.filter(|s| s.is_power_of_two() && *s >= 4096);
+            let size = size.unwrap_or(DEFAULT_HUGE_PAGE);
+            SIZE.store(size, Ordering::Relaxed);
+            size
+        }
+        size => size,
+    }
+}
 
 /// The global allocator: large allocations on advised huge pages, the rest from [`System`].
+/// Install it with [`huge_pages!`](crate::huge_pages).
 pub struct HugePages;
 
-#[global_allocator]
-static ALLOCATOR: HugePages = HugePages;
+/// Make [`HugePages`] this binary's global allocator: `workload::huge_pages!();` at the top
+/// level of a binary's root file, once.
+#[macro_export]
+macro_rules! huge_pages {
+    () => {
+        #[global_allocator]
+        static HUGE_PAGES: $crate::hugepages::HugePages = $crate::hugepages::HugePages;
+    };
+}
 
 /// Whether an allocation of `layout` is mapped here rather than by [`System`].
 fn large(layout: Layout) -> bool {
-    cfg!(target_os = "linux") && layout.size() >= THRESHOLD && layout.align() <= HUGE_PAGE
+    cfg!(target_os = "linux") && layout.size() >= THRESHOLD && layout.align() <= huge_page()
 }
 
-// SAFETY: large blocks come from `map` (fresh, zeroed, aligned to HUGE_PAGE >= their
+// SAFETY: large blocks come from `map` (fresh, zeroed, aligned to huge_page() >= their
 // alignment, at least their size) and go back to `unmap` with the same size; every other
 // block goes to and from `System` unchanged. `large` depends on the layout alone, so alloc and
 // dealloc of one block always take the same path.
@@ -82,15 +114,16 @@ unsafe impl GlobalAlloc for HugePages {
 
 /// `size` rounded up to whole huge pages: what is mapped for a block of `size` bytes.
 fn mapped_len(size: usize) -> usize {
-    size.next_multiple_of(HUGE_PAGE)
+    size.next_multiple_of(huge_page())
 }
 
 /// A fresh anonymous mapping of `mapped_len(size)` bytes starting on a huge-page boundary,
 /// advised `MADV_HUGEPAGE`; null when the kernel refuses the memory.
 #[cfg(target_os = "linux")]
 fn map(size: usize) -> *mut u8 {
+    let huge = huge_page();
     let len = mapped_len(size);
-    let Some(over) = len.checked_add(HUGE_PAGE) else {
+    let Some(over) = len.checked_add(huge) else {
         return std::ptr::null_mut();
     };
     // Map one huge page more than needed, so that an aligned start lies inside; trim the rest.
@@ -108,7 +141,7 @@ fn map(size: usize) -> *mut u8 {
     if raw == libc::MAP_FAILED {
         return std::ptr::null_mut();
     }
-    let head = (raw as usize).next_multiple_of(HUGE_PAGE) - raw as usize;
+    let head = (raw as usize).next_multiple_of(huge) - raw as usize;
     // SAFETY: the trimmed pieces lie inside the mapping just made and are never handed out;
     // the advice covers exactly the block returned. Failed advice (THP unsupported) leaves
     // ordinary pages, which is still correct memory.
@@ -117,8 +150,8 @@ fn map(size: usize) -> *mut u8 {
         if head > 0 {
             libc::munmap(raw, head);
         }
-        if HUGE_PAGE - head > 0 {
-            libc::munmap(start.add(len).cast(), HUGE_PAGE - head);
+        if huge - head > 0 {
+            libc::munmap(start.add(len).cast(), huge - head);
         }
         libc::madvise(start.cast(), len, libc::MADV_HUGEPAGE);
         start
@@ -146,11 +179,13 @@ fn unmap(_ptr: *mut u8, _size: usize) {
 mod tests {
     use super::*;
 
+    crate::huge_pages!();
+
     #[test]
     fn large_blocks_are_aligned_zeroed_and_grow_with_their_contents() {
         let n = THRESHOLD / 8 + 3;
         let mut v = vec![0.0f64; n];
-        assert_eq!(v.as_ptr() as usize % HUGE_PAGE, 0);
+        assert_eq!(v.as_ptr() as usize % huge_page(), 0);
         assert!(v.iter().all(|&x| x == 0.0));
         v[n - 1] = 7.0;
         v.extend_from_slice(&[1.0; 1000]); // realloc from a large block to a larger one
@@ -166,6 +201,14 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn large_blocks_are_advised_for_huge_pages() {
+        let enabled = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
+        match enabled {
+            Err(e) => return eprintln!("skipped: transparent huge pages unavailable ({e})"),
+            Ok(mode) if mode.contains("[never]") => {
+                return eprintln!("skipped: transparent huge pages are off ([never])")
+            }
+            Ok(_) => {}
+        }
         let v = vec![1.0f64; THRESHOLD / 8];
         let start = v.as_ptr() as usize;
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();

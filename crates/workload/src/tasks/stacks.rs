@@ -176,11 +176,11 @@ impl Mapped {
         }
     }
 
-    /// One task: `multiply(A[i], B[i], C[i])` on the mapped stacks, in place; the reply is
-    /// `[worker index, BLAS threads]`.
+    /// One task: `multiply(i, A[i], B[i], C[i])` on the mapped stacks, in place; the reply is
+    /// `[worker index, BLAS threads]` followed by whatever `multiply` returned.
     fn serve<F>(&mut self, task: usize, item: &Item, multiply: &mut F) -> Result<Item, String>
     where
-        F: FnMut(ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>),
+        F: FnMut(usize, ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>) -> Item,
     {
         let sent = item.first().and_then(|x| x.iter().next().copied());
         if sent != Some(task as f64) || task >= self.a.shape()[0] {
@@ -191,8 +191,8 @@ impl Mapped {
         let c = (self.c.view_mut().index_axis_move(Axis(0), task))
             .into_dimensionality::<Ix2>()
             .map_err(|e| e.to_string())?;
-        multiply(a, b, c);
-        Ok(vec![worker_meta()])
+        let extra = multiply(task, a, b, c);
+        Ok([vec![worker_meta()], extra].concat())
     }
 }
 
@@ -208,17 +208,35 @@ fn matrix(stack: ArrayViewD<'_, f64>, task: usize) -> Result<ArrayView2<'_, f64>
 /// every worker has attached and the owner may unlink), then for every task index `i` it is
 /// sent call `multiply(A[i], B[i], C[i])` and reply `[worker index, BLAS threads]`; exit when
 /// the pool stops. Elsewhere: return at once.
-pub fn serve_if_worker<F>(mut multiply: F)
+///
+/// # Errors
+/// A worker that cannot map the stacks gets the reason, for its caller to fail with.
+pub fn serve_if_worker<F>(mut multiply: F) -> Result<(), String>
 where
     F: FnMut(ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>),
 {
+    serve_reporting_if_worker(|_, a, b, c| {
+        multiply(a, b, c);
+        Item::new()
+    })
+}
+
+/// [`serve_if_worker`] whose body also gets the task index and returns arrays to append to
+/// the reply: a worker that reports what it wrote (the workshop's checker reads it).
+///
+/// # Errors
+/// As [`serve_if_worker`].
+pub fn serve_reporting_if_worker<F>(mut multiply: F) -> Result<(), String>
+where
+    F: FnMut(usize, ArrayView2<f64>, ArrayView2<f64>, ArrayViewMut2<f64>) -> Item,
+{
     if std::env::var_os(procpool::WORKER_ENV).is_none_or(|role| role != SHARED_ROLE) {
-        return;
+        return Ok(());
     }
-    let mut mapped = Mapped::from_env().unwrap_or_else(|e| {
-        crate::phases::fail(format!("worker cannot map the shared stacks: {e}"))
-    });
+    let mut mapped =
+        Mapped::from_env().map_err(|e| format!("worker cannot map the shared stacks: {e}"))?;
     procpool::serve_if_worker(SHARED_ROLE, |task, item| {
         mapped.serve(task, &item, &mut multiply)
     });
+    Ok(())
 }

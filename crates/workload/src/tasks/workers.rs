@@ -4,9 +4,12 @@ use crate::matmul;
 use ndarray::{arr1, ArrayD, ArrayView2, Ix2};
 use procpool::Item;
 
-/// Memory a pool's workers hold beyond the parent's: each has a chunk of pairs and products.
-pub fn pool_extra_matrices(workers: usize, chunksize: usize) -> usize {
-    workers.saturating_mul(chunksize).saturating_mul(3)
+/// Memory a pool's workers hold beyond the parent's: each has a chunk of pairs and products,
+/// and no chunk is larger than the `tasks` there are.
+pub fn pool_extra_matrices(workers: usize, chunksize: usize, tasks: usize) -> usize {
+    workers
+        .saturating_mul(chunksize.min(tasks))
+        .saturating_mul(3)
 }
 
 /// The role the matrix steps' pool workers serve.
@@ -107,4 +110,16 @@ pub fn matrix_bytes_in(items: &[Item]) -> u64 {
 /// Array bytes a matrix pool step moves: two inputs out and one product back per task.
 pub fn matmul_array_bytes(tasks: usize, n: usize) -> u64 {
     (3 * tasks as u128 * matmul::matrix_bytes(n)).min(u64::MAX as u128) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_chunk_holds_more_than_every_task() {
+        assert_eq!(pool_extra_matrices(2, 5, 100), 30);
+        // a chunksize past the task count holds only the tasks there are
+        assert_eq!(pool_extra_matrices(2, 99_999_999_999, 3), 18);
+    }
 }

@@ -1,9 +1,9 @@
 //! Exercise 1, solved: one worker per core, one chunk per worker.
 
-use crate::PoolRun;
 use procpool::{Item, Pool, PoolError};
 use std::sync::Arc;
 use workload::workers::MATMUL_ROLE;
+use workshop::PoolRun;
 
 // ANCHOR: solution
 /// Multiply every pair of `tasks` (`[A, B]` each) on a process pool tuned for a machine with
@@ -13,8 +13,8 @@ pub fn tuned_pool(tasks: Arc<[Item]>, cores: usize) -> Result<PoolRun, PoolError
     let workers = cores;
     // chunksize = tasks / workers, rounded up: one message per worker
     let chunksize = tasks.len().div_ceil(workers).max(1);
-    let mut pool = Pool::builder(MATMUL_ROLE).workers(workers).spawn()?;
-    let results = pool.starmap(tasks, chunksize)?;
-    PoolRun::close(pool, chunksize, results)
+    let pool = Pool::builder(MATMUL_ROLE).workers(workers).spawn()?;
+    // pool.starmap(matmul, pairs, chunksize=chunksize), then pool.close()
+    PoolRun::run(pool, tasks, chunksize)
 }
 // ANCHOR_END: solution

@@ -1,8 +1,8 @@
 //! Exercise 3: run the pairs on rayon with the BLAS limit set right.
 //! Run `cargo run -p workshop -- check 3`.
 
-use crate::{Matrix, Pair};
 use rayon::prelude::*;
+use workshop::{Matrix, Pair};
 
 // ANCHOR: stub
 /// Compute `multiply(a, b)` for every pair on rayon's threads, in order, with OpenBLAS limited

@@ -1,7 +1,7 @@
 //! Exercise 3, attempted sequentially: a plain loop, BLAS at its default. The products are
 //! right; the checks on rayon threads and BLAS threads catch it.
 
-use crate::{Matrix, Pair};
+use workshop::{Matrix, Pair};
 
 /// Every product on the calling thread.
 pub fn multiply_on_rayon(

@@ -1,7 +1,7 @@
 //! Exercise 3, solved: one BLAS thread per rayon thread, for as long as they run.
 
-use crate::{Matrix, Pair};
 use rayon::prelude::*;
+use workshop::{Matrix, Pair};
 
 // ANCHOR: solution
 /// Compute `multiply(a, b)` for every pair on rayon's threads, in order, with OpenBLAS limited

@@ -1,11 +1,11 @@
 //! Exercise 4: move the inputs to shared memory so nothing is copied through the pipes.
 //! Run `cargo run -p workshop -- check 4`.
 
-use crate::{Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::{Item, Pool};
 use shmem::SharedArray;
 use workload::stacks::{self, SHARED_ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: stub
 /// Multiply every pair on a pool of `workers` processes that read the inputs from shared
@@ -15,9 +15,10 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
     //       for A, B and the products, and copy each pair in (`index_axis_mut(Axis(0), t)`).
     // TODO: start `workers` workers of role `SHARED_ROLE`, passing the three arrays with the
     //       builder's `.envs([stacks::env(&a, &b, &products)])`.
-    // TODO: `starmap` `stacks::task_items(tasks)` (task t is the number t), one chunk per
-    //       worker: a worker computes `C[t] = A[t] · B[t]` in place.
-    // TODO: return `SharedRun { run: PoolRun::close(pool, chunksize, results)?, products }`.
+    // TODO: run `stacks::task_items(tasks)` (task t is the number t) on the pool, one chunk
+    //       per worker, with `PoolRun::run(pool, tasks, chunksize)`: a worker computes
+    //       `C[t] = A[t] · B[t]` in place.
+    // TODO: return `SharedRun::new(run, products)`.
     todo!()
 }
 // ANCHOR_END: stub

@@ -1,10 +1,10 @@
 //! Exercise 4, solved: the matrices live in shared memory; the pipes carry task numbers.
 
-use crate::{text, Pair, PoolRun, SharedRun};
 use ndarray::Axis;
 use procpool::Pool;
 use shmem::SharedArray;
 use workload::stacks::{self, SHARED_ROLE};
+use workshop::{text, Pair, PoolRun, SharedRun};
 
 // ANCHOR: solution
 /// Multiply every pair on a pool of `workers` processes that read the inputs from shared
@@ -21,17 +21,14 @@ pub fn multiply_shared(pairs: &[Pair], workers: usize) -> Result<SharedRun, Stri
         b.view_mut().index_axis_mut(Axis(0), t).assign(y);
     }
     // the workers map the three arrays, named in their environment, before they start
-    let mut pool = Pool::builder(SHARED_ROLE)
+    let pool = Pool::builder(SHARED_ROLE)
         .workers(workers)
         .envs([stacks::env(&a, &b, &products)])
         .spawn()
         .map_err(text)?;
     // task i is the number i: nothing else goes through the pipe
     let chunksize = pairs.len().div_ceil(workers).max(1);
-    let results = pool
-        .starmap(stacks::task_items(pairs.len()), chunksize)
-        .map_err(text)?;
-    let run = PoolRun::close(pool, chunksize, results).map_err(text)?;
-    Ok(SharedRun { run, products })
+    let run = PoolRun::run(pool, stacks::task_items(pairs.len()), chunksize).map_err(text)?;
+    Ok(SharedRun::new(run, products))
 }
 // ANCHOR_END: solution

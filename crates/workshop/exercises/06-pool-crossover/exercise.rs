@@ -2,13 +2,13 @@
 //! Write `measure`, check it with `cargo run -p workshop -- check 6`, then run
 //! `cargo run --release -p workshop -- measure` and name the crossover in `answer.json`.
 
-use crate::answer::Row;
-use crate::text;
 use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
 use workload::workers::{self, MATMUL_ROLE};
+use workshop::answer::Row;
+use workshop::text;
 
 // ANCHOR: stub
 /// Time `tasks` products of `size x size` matrices twice on the same pairs: the sequential
@@ -21,7 +21,8 @@ pub fn measure(size: usize, tasks: usize, workers: usize) -> Result<Row, String>
     //       `starmap` the task list (`matmul::into_tasks`) in one chunk per worker, read
     //       `pool.stats()`, then `pool.close()`.
     // TODO: compare the pool's products (`workers::unpack(&results, workers).products`) with the
-    //       sequential ones, and return a `Row` with both times and `stats.bytes_moved()`.
+    //       sequential ones, and return
+    //       `Row { size, sequential_seconds, pool_seconds, pool_bytes: stats.bytes_moved() }`.
     todo!()
 }
 // ANCHOR_END: stub

@@ -1,9 +1,9 @@
 //! Exercise 6, attempted sequentially: both columns time the sequential reference and no
 //! pool ever runs. The rows look fine; the check that the pool moved the matrices catches it.
 
-use crate::answer::Row;
 use std::time::Instant;
 use workload::matmul;
+use workshop::answer::Row;
 
 /// The sequential reference, timed twice.
 pub fn measure(size: usize, tasks: usize, _workers: usize) -> Result<Row, String> {

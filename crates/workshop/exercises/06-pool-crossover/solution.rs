@@ -1,12 +1,12 @@
 //! Exercise 6, solved: the same pairs, timed sequentially and on the tuned pool.
 
-use crate::answer::Row;
-use crate::text;
 use procpool::{Item, Pool};
 use std::sync::Arc;
 use std::time::Instant;
 use workload::matmul;
 use workload::workers::{self, MATMUL_ROLE};
+use workshop::answer::Row;
+use workshop::text;
 
 // ANCHOR: solution
 /// Time `tasks` products of `size x size` matrices twice on the same pairs: the sequential

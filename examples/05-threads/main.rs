@@ -4,11 +4,16 @@
 //! One run measures two BLAS settings per product (1 thread, and OpenBLAS's default), then
 //! explains the difference from what it measured.
 
+pub(crate) mod explain;
+pub(crate) mod measured;
 use blasctl::ThreadLimit;
+use measured::{Measured, Variant};
 use ndarray::Array2;
 use rayon::prelude::*;
-use workload::tuning::{self, Measured, Variant};
 use workload::{cli, matmul, phases, MatmulArgs};
+
+// NumPy madvises huge pages for large arrays; so do we
+workload::huge_pages!();
 
 const STEP: &str = "05-threads";
 const ABOUT: &str = "rayon over the pairs, zero copies; BLAS threads 1 vs default, and why";
@@ -37,7 +42,7 @@ fn operation(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
 }
 
 fn main() {
-    let args = MatmulArgs::parse_for(STEP, ABOUT, true);
+    let args = MatmulArgs::parse_for(STEP, ABOUT, workload::HAS_WORKERS);
     if args.chunksize.is_some() {
         cli::usage_error("--chunksize does not apply to 05-threads: rayon splits the work");
     }
@@ -59,17 +64,17 @@ fn main() {
     let mut variants = Vec::new();
     let mut products = Vec::new();
     let mut checksums = Vec::new();
-    for (blas, phase) in [(default_blas, "compute, BLAS default"), (1, "compute")] {
-        let _limit = ThreadLimit::new(blas); // restores the default when dropped
+    for (blas_threads, phase) in [(default_blas, "compute, BLAS default"), (1, "compute")] {
+        let _limit = ThreadLimit::new(blas_threads); // restores the default when dropped
         products.clear(); // free the first variant's products (their checksum is kept)
         report.note(format!(
-            "{phase}: {threads} rayon threads x {blas} BLAS thread(s)"
+            "{phase}: {threads} rayon threads x {blas_threads} BLAS thread(s)"
         ));
         // results = list(executor.map(operation, a, b))
         products = report.phase(phase, || pool.install(|| map_on_threads(&pairs, operation)));
         let seconds = report.record().phase(phase).unwrap_or_default();
         variants.push(Variant {
-            blas_threads: blas,
+            blas_threads,
             seconds,
         });
         checksums.push(matmul::checksum(products.iter().map(|c| c.view())));
@@ -79,17 +84,15 @@ fn main() {
     if checksums[0] != checksums[1] {
         phases::fail("the two BLAS settings computed different products");
     }
-
     // ANCHOR: explain
     // The yardsticks: one product alone on each setting; then the reading they support
     let m = Measured::measure(&pairs[0], args.tasks, threads, variants[1], variants[0]);
-    for line in tuning::explain(&m, &tuning::blas_name()) {
+    for line in explain::explain(&m, &explain::blas_name()) {
         report.note(line);
     }
     // ANCHOR_END: explain
     report.extra("variants", &variants);
     report.extra("pool_workers", threads);
-
     // the products left are the headline variant's, already hashed in the loop
     let views: Vec<_> = products.iter().map(|c| c.view()).collect();
     let checksum = checksums.swap_remove(1);

@@ -6,7 +6,7 @@ from multiprocessing import Pool, shared_memory
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from common import make_pair, matmul_args, matmul_report, physical_cores, pool_extra, verify_products, worker_blas_threads
+from common import make_pair, matmul_args, matmul_report, unlink_on_interrupt, physical_cores, pool_extra, verify_products, worker_blas_threads
 
 STEP = "06-shared-memory"
 ABOUT = "worker processes map the inputs and write results in shared memory: no copies"
@@ -34,6 +34,7 @@ def create(tasks, n):
     """The three stacks in shared memory, the pairs written straight into A and B."""
     for key in "abc":
         shm = shared_memory.SharedMemory(create=True, size=max(1, tasks * n * n * 8))
+        unlink_on_interrupt(shm)  # Ctrl-C / SIGTERM remove it too
         stacks[key] = (shm, np.ndarray((tasks, n, n), buffer=shm.buf))
     for t in range(tasks):
         make_pair(t, n, stacks["a"][1][t], stacks["b"][1][t])

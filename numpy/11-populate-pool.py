@@ -1,4 +1,4 @@
-"""Twin of step 11: pool workers build sub-arrays, pickle them back, the parent concatenates."""
+"""Twin of step 11: each pool worker builds its slice as a new array; the parent joins them."""
 
 import os
 from multiprocessing import Pool
@@ -11,12 +11,19 @@ STEP = "11-populate-pool"
 ABOUT = "pool workers build sub-arrays, send them back, the parent concatenates"
 
 
-def populate_subarray(start, size, work):
-    """A new array for one slice, returned (pickled) through the pipe."""
-    subarray = np.empty(size, dtype=float)
-    for k in range(size):
-        subarray[k] = element(start + k, work)
-    return subarray
+def slice_task(edge, work):
+    """One worker's task, as the Rust step's `slice_task`: the slice's bounds and the rounds."""
+    start, end = edge
+    return start, end, work
+
+
+def build_slice(task):
+    """A fresh array holding the elements start..end; the whole array is pickled back."""
+    start, end, work = task
+    out = np.empty(end - start)
+    for offset, i in enumerate(range(start, end)):
+        out[offset] = element(i, work)
+    return out
 
 
 if __name__ == "__main__":
@@ -24,12 +31,12 @@ if __name__ == "__main__":
     workers = args.workers or os.cpu_count()
     report = populate_report(STEP, ABOUT, args, workers)
     edges = slices(args.len, workers)
-    indices = [(start, end - start, args.work) for start, end in edges]
-    pool = report.phase("start workers", Pool, workers)
-    with pool:
-        subarrays = report.phase("fill", pool.starmap, populate_subarray, indices, 1)
-        array = report.phase("concatenate", np.concatenate, subarrays)
+    tasks = [slice_task(edge, args.work) for edge in edges]
+    with report.phase("start workers", Pool, workers) as pool:
+        parts = report.phase("fill", pool.map, build_slice, tasks, 1)
+        array = report.phase("concatenate", np.concatenate, parts)
         report.took()
-    pool.join()
+        pool.close()
+        pool.join()
     report.extra("pool_workers", workers)
     verify_array(report, array, args.len, args.work, edges)

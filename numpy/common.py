@@ -8,9 +8,12 @@ per-task pattern), the same element function, the same checksum of the results, 
 """
 
 import argparse
+import ctypes
 import json
+import multiprocessing
 import os
 import platform
+import signal
 import sys
 import time
 
@@ -19,6 +22,110 @@ import threadpoolctl
 
 USAGE_EXIT = 2
 WRONG_RESULT_EXIT = 1
+
+# ---------------------------------------------------------------------------------------------
+# Signals: what the Rust steps do on Ctrl-C, SIGTERM and a closed stdout.
+#
+# The parent turns SIGINT / SIGTERM into one line, kills its workers, removes the shared memory
+# it created, and exits 130 / 143 at once (no atexit, so no queue feeder thread is joined). A
+# closed stdout (`| head -1`, SIGPIPE) does the same quietly with exit 141, as the Rust steps.
+# Every forked worker ignores SIGINT (its parent decides), dies by SIGTERM, and is killed by the
+# kernel when its parent dies, so none outlives the run.
+
+_cleanups = []  # what the parent must undo when interrupted, e.g. `SharedMemory.unlink`
+_parent = {"pid": os.getpid()}
+_PR_SET_PDEATHSIG = 1
+
+
+def on_interrupt(cleanup):
+    """Call `cleanup()` (e.g. a shared memory's `unlink`) if the run is interrupted."""
+    _cleanups.append(cleanup)
+
+
+def unlink_on_interrupt(segment):
+    """Remove shared memory `segment` if the run is interrupted.
+
+    Not `segment.unlink()`: the signal may arrive while this thread holds the resource
+    tracker's lock (creating the segment), and that call would wait on it forever.
+    """
+
+    def unlink():
+        from multiprocessing import resource_tracker
+        import _posixshmem
+
+        _posixshmem.shm_unlink(segment._name)
+        lock = getattr(resource_tracker._resource_tracker, "_lock", None)
+        if lock is None or not lock._is_owned():
+            resource_tracker.unregister(segment._name, "shared_memory")
+
+    on_interrupt(unlink)
+
+
+def _interrupted(signum, _frame):
+    if os.getpid() != _parent["pid"]:  # a worker: the parent ends it
+        if signum == signal.SIGTERM:
+            os._exit(128 + signum)
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    children = multiprocessing.active_children()
+    for child in children:
+        child.kill()
+    for child in children:
+        child.join(1.0)
+    for pid in _forked_but_unlisted():
+        os.kill(pid, signal.SIGKILL)
+    if signum != signal.SIGPIPE:  # a closed stdout ends the run quietly, as in Rust
+        name = "interrupted" if signum == signal.SIGINT else "terminated"
+        os.write(2, f"error: {name} by {signal.Signals(signum).name}\n".encode())
+    # last, so that no worker a pool starts meanwhile finds its shared memory gone
+    for cleanup in _cleanups:
+        try:
+            cleanup()
+        except Exception:  # already removed: nothing left behind either way
+            pass
+    os._exit(128 + signum)
+
+
+def _forked_but_unlisted():
+    """Children of this process that multiprocessing does not list yet (a signal between
+    `fork` and `Process.start` recording it), found in /proc."""
+    from multiprocessing import resource_tracker  # its own child: it must outlive us to unregister
+
+    me, found, tracker = os.getpid(), [], getattr(resource_tracker._resource_tracker, "_pid", None)
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and fields[0] != "Z" and int(entry) != tracker:
+                found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def _before_fork():
+    _parent["fork_from"] = os.getpid()
+
+
+def _in_worker():
+    """In a forked worker: ignore Ctrl-C, die by SIGTERM and with the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # Python's default: a closed pipe is an error
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != _parent.get("fork_from"):  # the parent died before prctl
+        os._exit(1)
+
+
+if os.getpid() == _parent["pid"] and multiprocessing.parent_process() is None:
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGPIPE, _interrupted)
+    os.register_at_fork(before=_before_fork, after_in_child=_in_worker)
 
 # ---------------------------------------------------------------------------------------------
 # Flags: the Rust steps' flags, one-line errors and exit code 2 for misuse.

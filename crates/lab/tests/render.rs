@@ -464,7 +464,9 @@ fn writing_results_keeps_every_file_the_lab_did_not_write() {
         "a manifest line outside the directory was followed"
     );
     let manifest = std::fs::read_to_string(dir.join(lab::output::MANIFEST)).unwrap();
-    assert!(manifest.lines().any(|l| l.starts_with("summary.md\t")) && !manifest.contains("notes.txt"));
+    assert!(
+        manifest.lines().any(|l| l.starts_with("summary.md\t")) && !manifest.contains("notes.txt")
+    );
     std::fs::remove_file(outside).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

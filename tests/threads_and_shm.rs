@@ -7,7 +7,7 @@ use support::*;
 
 /// Step 05's listing itself: the test calls its `map_on_threads` with an observing `operation`.
 #[allow(dead_code)]
-#[path = "../examples/05-threads/main.rs"]
+#[path = "../examples/05-threads.rs"]
 mod threads_step;
 
 /// Step 07's grid table, with its own tests.

@@ -14,6 +14,16 @@ pub(crate) struct Variant {
     pub(crate) seconds: f64,
 }
 
+impl Variant {
+    /// `blas_threads` per product took `seconds` for all the products.
+    pub(crate) fn new(blas_threads: usize, seconds: f64) -> Self {
+        Self {
+            blas_threads,
+            seconds,
+        }
+    }
+}
+
 /// What step 05 measured: both variants on the rayon threads, and one product alone with
 /// each BLAS setting (the yardsticks the explanation compares against).
 #[derive(Clone, Debug, PartialEq)]

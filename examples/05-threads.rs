@@ -4,7 +4,9 @@
 //! One run measures two BLAS settings per product (1 thread, and OpenBLAS's default), then
 //! explains the difference from what it measured.
 
+#[path = "05-threads/explain.rs"]
 pub(crate) mod explain;
+#[path = "05-threads/measured.rs"]
 pub(crate) mod measured;
 use blasctl::ThreadLimit;
 use measured::{Measured, Variant};
@@ -73,10 +75,7 @@ fn main() {
         // results = list(executor.map(operation, a, b))
         products = report.phase(phase, || pool.install(|| map_on_threads(&pairs, operation)));
         let seconds = report.record().phase(phase).unwrap_or_default();
-        variants.push(Variant {
-            blas_threads,
-            seconds,
-        });
+        variants.push(Variant::new(blas_threads, seconds));
         checksums.push(matmul::checksum(products.iter().map(|c| c.view())));
     }
     // ANCHOR_END: variants

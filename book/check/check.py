@@ -5,7 +5,10 @@ marker left in the text, a link inside the book that leads nowhere (a missing pa
 missing `#fragment` on a page of the book), a page that did not load at all, or a calculator
 ("When parallelism pays") whose answers differ from the cost model's: the check types every
 case of the `calculator-check.json` the lab wrote beside the calibration the calculator uses
-into its fields and compares each predicted time with the model's.
+into its fields and compares each predicted time and the verdict with the model's, and types
+every input the model refuses (negative, fractional cores, empty, non-numeric, NaN, infinite,
+overflowing): the calculator must refuse it too, with the model's reason, no time and no
+verdict.
 
 Only the Python standard library is used: a static server on 127.0.0.1 serves the book, and
 Debian's chromedriver is driven through its W3C WebDriver HTTP interface.
@@ -88,9 +91,18 @@ CALCULATOR_INPUT = (
 CALCULATOR_OUTPUT = (
     "const d = document.querySelectorAll('.lab-calculator')[arguments[0]];"
     "const out = {};"
-    "d.querySelectorAll('[data-approach]').forEach(c =>"
-    "  out[c.getAttribute('data-approach')] = parseFloat(c.getAttribute('data-seconds')));"
+    "d.querySelectorAll('[data-approach]').forEach(c => {"
+    "  const s = c.getAttribute('data-seconds');"
+    "  out[c.getAttribute('data-approach')] = s === null ? null : parseFloat(s); });"
     "return out;"
+)
+# What the calculator concluded: its verdict (text and the approach's key) and its refusal.
+CALCULATOR_STATE = (
+    "const d = document.querySelectorAll('.lab-calculator')[arguments[0]];"
+    "const v = d.querySelector('.lab-calculator-verdict');"
+    "const e = d.querySelector('.lab-calculator-error');"
+    "return {verdict: v ? v.textContent.trim() : '', best: v ? v.getAttribute('data-best') : null,"
+    "        error: e ? e.textContent.trim() : ''};"
 )
 # How close the page's answer must be to the model's (the inputs are typed as decimals).
 CALCULATOR_TOLERANCE = 1e-9
@@ -202,7 +214,8 @@ class Browser:
 
     def type_into(self, element, text):
         self.cmd("POST", f"/element/{element}/clear", {})
-        self.cmd("POST", f"/element/{element}/value", {"text": text})
+        if text:  # an empty field is left cleared
+            self.cmd("POST", f"/element/{element}/value", {"text": text})
 
     def screenshot(self, path):
         with open(path, "wb") as out:
@@ -287,9 +300,26 @@ def check_book(root, screenshots=None, shots=()):
     return list(dict.fromkeys(problems))  # an image zoom wrapper repeats each <img>
 
 
+def type_case(browser, index, typed, multithreaded):
+    """Type a case's fields into a calculator and set its checkbox; the fields it lacks."""
+    missing = []
+    for name, text in typed.items():
+        element = browser.element(CALCULATOR_INPUT, index, name)
+        if element is None:
+            missing.append(name)
+            continue
+        browser.type_into(element, text)
+    box = browser.element(CALCULATOR_INPUT, index, "multithreaded")
+    if box is not None and browser.cmd("GET", f"/element/{box}/selected") != multithreaded:
+        browser.cmd("POST", f"/element/{box}/click", {})
+    return missing
+
+
 def check_calculators(browser, page, root):
-    """Type every case of the model's fixture into every calculator on the page; each of its
-    four predicted times must equal the model's."""
+    """Type every case of the model's fixture into every calculator on the page: for a case
+    the model answers, each of its four predicted times and its verdict must equal the
+    model's; for a case the model refuses (`"invalid": true`), the page must show no time, no
+    verdict, and the model's reason."""
     problems = []
     here = os.path.dirname(os.path.join(root, page))
     for index, using in enumerate(browser.run(CALCULATORS)):
@@ -304,9 +334,13 @@ def check_calculators(browser, page, root):
         except (OSError, ValueError) as err:
             problems.append((page, "calculator", f"{where}: no model fixture beside {using}: {err}"))
             continue
-        if not cases:
-            problems.append((page, "calculator", f"{where}: the model fixture beside {using} has no cases"))
-        for number, case in enumerate(cases, 1):
+        answered = [c for c in cases if not c.get("invalid")]
+        refused = [c for c in cases if c.get("invalid")]
+        if not answered or not refused:
+            problems.append((page, "calculator", f"{where}: the model fixture beside {using} has "
+                             f"{len(answered)} answered and {len(refused)} refused cases, needs both "
+                             "(written by an older lab? run: lab render RESULTS_JSON)"))
+        for number, case in enumerate(answered, 1):
             calculator_cases[0] += 1
             x = case["inputs"]
             typed = {
@@ -315,20 +349,37 @@ def check_calculators(browser, page, root):
                 "bytes_per_task": repr(x["bytes_per_task"]),
                 "cores": repr(x["cores"]),
             }
-            for name, text in typed.items():
-                element = browser.element(CALCULATOR_INPUT, index, name)
-                if element is None:
-                    problems.append((page, "calculator", f"{where} has no field {name}"))
-                    break
-                browser.type_into(element, text)
-            box = browser.element(CALCULATOR_INPUT, index, "multithreaded")
-            if box is not None and browser.cmd("GET", f"/element/{box}/selected") != x["multithreaded"]:
-                browser.cmd("POST", f"/element/{box}/click", {})
+            said = f"{where}, case {number} ({', '.join(f'{k} {v}' for k, v in typed.items())})"
+            for name in type_case(browser, index, typed, x["multithreaded"]):
+                problems.append((page, "calculator", f"{where} has no field {name}"))
             got = browser.run(CALCULATOR_OUTPUT, index)
             for approach, want in case["expect"].items():
                 have = got.get(approach)
-                if have is None or abs(have - want) > CALCULATOR_TOLERANCE * max(abs(want), 1e-12):
-                    problems.append((page, "calculator", f"{where}, case {number} ({', '.join(f'{k} {v}' for k, v in typed.items())}): {approach} {have} s, the model says {want} s"))
+                if want is None:
+                    if have is not None:
+                        problems.append((page, "calculator", f"{said}: {approach} {have} s, the model predicts nothing (a constant was not measured)"))
+                elif have is None or abs(have - want) > CALCULATOR_TOLERANCE * max(abs(want), 1e-12):
+                    problems.append((page, "calculator", f"{said}: {approach} {have} s, the model says {want} s"))
+            state = browser.run(CALCULATOR_STATE, index)
+            if state["best"] != case.get("best") or not state["verdict"]:
+                problems.append((page, "calculator", f"{said}: verdict {state['verdict']!r} ({state['best']}), the model's fastest is {case.get('best')}"))
+            if state["error"]:
+                problems.append((page, "calculator", f"{said}: refuses input the model answers: {state['error']!r}"))
+        for number, case in enumerate(refused, 1):
+            calculator_cases[0] += 1
+            typed = {k: case["typed"][k] for k in ("element_ns", "len", "bytes_per_task", "cores")}
+            said = f"{where}, refused case {number} ({', '.join(f'{k} {v!r}' for k, v in typed.items())})"
+            for name in type_case(browser, index, typed, case["typed"]["multithreaded"]):
+                problems.append((page, "calculator", f"{where} has no field {name}"))
+            got = browser.run(CALCULATOR_OUTPUT, index)
+            state = browser.run(CALCULATOR_STATE, index)
+            shown = {a: t for a, t in got.items() if t is not None}
+            if state["verdict"] or state["best"]:
+                problems.append((page, "calculator", f"{said}: shows a verdict {state['verdict']!r} for input the model refuses ({case['why']})"))
+            if shown:
+                problems.append((page, "calculator", f"{said}: shows times {shown} for input the model refuses ({case['why']})"))
+            if case["why"] not in state["error"]:
+                problems.append((page, "calculator", f"{said}: says {state['error']!r}, the model refuses it with {case['why']!r}"))
     return problems
 
 
@@ -385,11 +436,25 @@ CALCULATOR_PAGE = (
 SELF_TEST_PAGES["calculator.md"] = CALCULATOR_PAGE.format(title="Calculator", script="calculator.js")
 SELF_TEST_PAGES["broken-calculator.md"] = CALCULATOR_PAGE.format(
     title="Broken calculator", script="calculator-broken.js")
+SELF_TEST_PAGES["lenient-calculator.md"] = CALCULATOR_PAGE.format(
+    title="Lenient calculator", script="calculator-lenient.js")
 # The planted defect: the pool's pipe term computed at memcpy bandwidth.
 CALCULATOR_BREAK = ("bytes / k.pipe_bytes_per_second", "bytes / k.memcpy_bytes_per_second")
+# The other: every field's number accepted, negative, fractional or NaN, as the first
+# calculator did (a verdict for cores = -4).
+CALCULATOR_LENIENT = (
+    "if (isFinite(v) && v >= least && (!whole || Math.floor(v) === v)) return { value: v };",
+    "return { value: v };",
+)
+# What each planted calculator defect must be reported as.
+SELF_TEST_CALCULATOR = {
+    "broken-calculator.html": "the model says",
+    "lenient-calculator.html": "shows a verdict",
+}
 
 SELF_TEST_EXPECT = {
     ("broken-calculator.html", "calculator"),
+    ("lenient-calculator.html", "calculator"),
     ("missing-image.html", "image"),
     ("raw.html", "raw marker"),
     ("anchor.html", "raw marker"),
@@ -413,12 +478,14 @@ def self_test(mdbook):
         fixture = open(os.path.join(reference, "calculator-check.json")).read()
     except OSError as err:
         raise Problem(f"self-test: the calculator or the reference calibration is missing: {err}")
-    if CALCULATOR_BREAK[0] not in calculator:
-        raise Problem("self-test: calculator.js no longer has the line the self-test breaks")
+    for old, _ in (CALCULATOR_BREAK, CALCULATOR_LENIENT):
+        if old not in calculator:
+            raise Problem(f"self-test: calculator.js no longer has the line the self-test breaks: {old}")
     with tempfile.TemporaryDirectory(prefix="book-check-selftest-") as tmp:
         write_files(tmp, {
             "src/calculator.js": calculator,
             "src/calculator-broken.js": calculator.replace(*CALCULATOR_BREAK),
+            "src/calculator-lenient.js": calculator.replace(*CALCULATOR_LENIENT),
             "src/cal/calibration.js": calibration,
             "src/cal/calculator-check.json": fixture,
             "book.toml": '[book]\ntitle = "self-test"\n\n[output.html]\nno-section-label = true\n',
@@ -437,6 +504,9 @@ def self_test(mdbook):
     for want in ("broken: /nowhere.html", "no #no-such-heading on /good.html"):
         if want not in details:
             failures.append(f"not reported: link {want}")
+    for page, want in SELF_TEST_CALCULATOR.items():
+        if not any(p == page and want in d for p, kind, d in problems if kind == "calculator"):
+            failures.append(f"not reported: calculator on {page} ({want})")
     failures += [f"false alarm on {page}: {d}" for page, _, d in problems
                  if page in ("good.html", "calculator.html")]
     for page, kind, detail in problems:

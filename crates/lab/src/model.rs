@@ -138,6 +138,14 @@ impl Calibration {
             .or_else(|| self.gemm_gflops(n, self.logical_cores))
     }
 
+    /// Seconds to start and join one thread per core, or `None` when this calibration did not
+    /// measure it: results files written before the lab measured it hold 0 there (the field's
+    /// serde default), and no thread starts in no time.
+    pub fn thread_start(&self) -> Option<f64> {
+        let t = self.thread_start_seconds;
+        (t.is_finite() && t > 0.0).then_some(t)
+    }
+
     /// Seconds per element of the population function at `work` (interpolated linearly
     /// between calibrated `work` values, extrapolated from the nearest two).
     pub fn element_seconds(&self, work: u64) -> Option<f64> {
@@ -598,14 +606,15 @@ fn predict_population(cal: &Calibration, record: &Record, model: Model) -> Optio
                 ),
             ));
         }
-        Model::PopulateThreads => parts.push(part(
-            "fill",
-            elements + cal.thread_start_seconds,
-            format!(
-                "{how} + {:.1} µs to start the threads",
-                cal.thread_start_seconds * 1e6
-            ),
-        )),
+        Model::PopulateThreads => {
+            // no prediction without the thread start: an older results file did not measure it
+            let start = cal.thread_start()?;
+            parts.push(part(
+                "fill",
+                elements + start,
+                format!("{how} + {:.1} µs to start the threads", start * 1e6),
+            ))
+        }
         _ => parts.push(part("fill", elements, how)),
     }
     let mut p = Prediction::new(parts, Vec::new());

@@ -43,8 +43,10 @@ pub struct Constants {
     pub process_start_seconds: f64,
     /// Seconds of one small message to a worker (one way).
     pub message_seconds: f64,
-    /// Seconds to start and join one thread per core.
-    pub thread_start_seconds: f64,
+    /// Seconds to start and join one thread per core; `None` (`null` in the calculator's
+    /// JSON) when the calibration did not measure it, and then no approach with threads is
+    /// predicted.
+    pub thread_start_seconds: Option<f64>,
     /// Bytes per second through a worker's pipes.
     pub pipe_bytes_per_second: f64,
     /// Bytes per second of `memcpy`.
@@ -71,7 +73,7 @@ impl Constants {
             cores: c,
             process_start_seconds: cal.process_start_seconds,
             message_seconds: cal.message_seconds,
-            thread_start_seconds: cal.thread_start_seconds,
+            thread_start_seconds: cal.thread_start(),
             pipe_bytes_per_second: cal.pipe_bytes_per_second,
             memcpy_bytes_per_second: cal.memcpy_bytes_per_second,
             multithreaded_loop_speedup: all / one,
@@ -94,10 +96,35 @@ pub struct Inputs {
     pub bytes_per_task: f64,
     /// Fixed seconds each task costs a process approach (its messages).
     pub fixed_per_task: f64,
-    /// Cores (= workers).
-    pub cores: f64,
+    /// Cores (= workers): a whole number, at least 1.
+    pub cores: usize,
     /// Whether the operation is already multithreaded (the loop runs on every core).
     pub multithreaded: bool,
+}
+
+impl Inputs {
+    /// Refuse a question the model cannot answer: a count or cost that is negative, NaN or
+    /// infinite, or no core. The calculator refuses the same inputs (`calculator.js`,
+    /// `number`), and the browser check types the refused cases of `calculator-check.json`.
+    pub fn check(&self) -> Result<(), String> {
+        let fields = [
+            ("work per element", self.element_seconds),
+            ("array length", self.len),
+            ("tasks", self.tasks),
+            ("bytes moved per task", self.bytes_per_task),
+            ("fixed cost per task", self.fixed_per_task),
+        ];
+        for (name, v) in fields {
+            let counts = v.is_finite() && v >= 0.0;
+            if !counts {
+                return Err(format!("{name}: enter a number of at least 0, got {v}"));
+            }
+        }
+        if self.cores < 1 {
+            return Err("cores: enter a whole number of at least 1, got 0".into());
+        }
+        Ok(())
+    }
 }
 
 /// Predicted seconds of the four approaches.
@@ -110,34 +137,54 @@ pub struct Times {
     pub pool: f64,
     /// Worker processes writing into shared memory.
     pub shared_memory: f64,
-    /// Threads in one process.
-    pub threads: f64,
+    /// Threads in one process; `None` when the calibration did not measure their start.
+    pub threads: Option<f64>,
 }
 
+/// The approaches: their keys in `calculator-check.json` and the calculator, and their names.
+pub const APPROACHES: [(&str, &str); 4] = [
+    ("loop", "loop"),
+    ("pool", "process pool"),
+    ("shared_memory", "shared memory"),
+    ("threads", "threads"),
+];
+
 impl Times {
-    /// `(name, seconds)` of every approach, the loop first.
-    pub fn all(&self) -> [(&'static str, f64); 4] {
+    /// `(key, seconds)` of every approach, in the order of [`APPROACHES`] (the loop first);
+    /// `None` for one that cannot be predicted.
+    pub fn all(&self) -> [(&'static str, Option<f64>); 4] {
         [
-            ("loop", self.sequential),
-            ("process pool", self.pool),
-            ("shared memory", self.shared_memory),
+            ("loop", Some(self.sequential)),
+            ("pool", Some(self.pool)),
+            ("shared_memory", Some(self.shared_memory)),
             ("threads", self.threads),
         ]
     }
 
-    /// The fastest approach and its seconds (the loop on a tie).
+    /// The fastest approach that can be predicted (its key) and its seconds; the earlier in
+    /// [`APPROACHES`] on a tie, the loop first.
     pub fn best(&self) -> (&'static str, f64) {
-        self.all().into_iter().fold(
-            ("loop", self.sequential),
-            |b, x| if x.1 < b.1 { x } else { b },
-        )
+        self.all()
+            .into_iter()
+            .filter_map(|(key, s)| Some((key, s?)))
+            .fold(
+                ("loop", self.sequential),
+                |b, x| if x.1 < b.1 { x } else { b },
+            )
     }
 }
 
-/// The four formulas (see the module's documentation).
-pub fn predict(k: &Constants, x: &Inputs) -> Times {
+/// The name of an approach's key: `pool` is "process pool".
+pub fn approach_name(key: &str) -> &'static str {
+    APPROACHES.iter().find(|a| a.0 == key).map_or("?", |a| a.1)
+}
+
+/// The four formulas (see the module's documentation), or why the question is refused: an
+/// input [`Inputs::check`] refuses, or a time too large to compute (not finite).
+pub fn predict(k: &Constants, x: &Inputs) -> Result<Times, String> {
+    x.check()?;
     let work = x.len * x.element_seconds;
-    let cores = x.cores.max(1.0);
+    let cores = x.cores as f64;
     let (s, eta) = if x.multithreaded {
         (k.multithreaded_loop_speedup, k.multithreaded_efficiency)
     } else {
@@ -147,15 +194,23 @@ pub fn predict(k: &Constants, x: &Inputs) -> Times {
     let start = k.process_start_seconds;
     let fixed = x.tasks * x.fixed_per_task;
     let bytes = x.tasks * x.bytes_per_task;
-    Times {
+    let t = Times {
         sequential: work / s,
-        threads: k.thread_start_seconds + parallel,
+        threads: k.thread_start_seconds.map(|start| start + parallel),
         shared_memory: start + parallel + fixed,
         pool: start
             + parallel
             + fixed
             + bytes / k.pipe_bytes_per_second
             + bytes / k.memcpy_bytes_per_second,
+    };
+    if t.all()
+        .into_iter()
+        .all(|(_, s)| s.is_none_or(f64::is_finite))
+    {
+        Ok(t)
+    } else {
+        Err("a predicted time is too large to compute: enter smaller numbers".into())
     }
 }
 
@@ -166,13 +221,13 @@ pub fn calculator_inputs(
     element_seconds: f64,
     len: f64,
     bytes_per_task: f64,
-    cores: f64,
+    cores: usize,
     multithreaded: bool,
 ) -> Inputs {
     Inputs {
         element_seconds,
         len,
-        tasks: cores,
+        tasks: cores as f64,
         bytes_per_task,
         fixed_per_task: 2.0 * k.message_seconds,
         cores,
@@ -315,20 +370,40 @@ pub fn markdown(r: &Results) -> String {
     s
 }
 
+/// The decision table's words on the threads' fixed cost, or on its absence.
+fn thread_start_words(k: &Constants) -> String {
+    match k.thread_start_seconds {
+        Some(t) => format!("threads pay {} to start", secs(t)),
+        None => "the threads' start cost was not measured in this run (its results file \
+                 predates that calibration), so nothing with threads is predicted and \
+                 \"predicted fastest\" compares the other three"
+            .into(),
+    }
+}
+
+/// A threads time, or that it could not be predicted.
+fn threads_cell(t: Option<f64>) -> String {
+    t.map_or_else(|| NOT_MEASURED.into(), secs)
+}
+
+/// What a threads cell says when the calibration lacks the threads' start cost.
+const NOT_MEASURED: &str = "not measured";
+
 fn decision_table(cal: &Calibration, k: &Constants) -> String {
     let mut s = format!(
-        "100 tasks; a process approach pays {} to start its workers and a fixed cost per task \
-         ({} measured here for a task message and a result message; some rows assume a dearer \
-         one); moved bytes cost the pipe ({}/s) and a copy ({}/s); threads pay {} to start. \
-         Predicted by the cost model with this machine's calibration; rows with more cores \
-         than this machine's are predictions.\n\n",
+        "Every time below is a prediction of the cost model from this machine's calibration, \
+         not a measurement. 100 tasks; a process approach pays {} to start its workers and a \
+         fixed cost per task ({} measured here for a task message and a result message; some \
+         rows assume a dearer one); moved bytes cost the pipe ({}/s) and a copy ({}/s); {}. \
+         Rows marked \"prediction\" have more cores than this machine: they assume each core \
+         as fast as one of this machine's.\n\n",
         secs(k.process_start_seconds),
         secs(2.0 * k.message_seconds),
         workload::machine::human_bytes(k.pipe_bytes_per_second),
         workload::machine::human_bytes(k.memcpy_bytes_per_second),
-        secs(k.thread_start_seconds),
+        thread_start_words(k),
     );
-    s.push_str("| work per task | bytes moved per task | fixed cost per task | cores | already multithreaded | loop | process pool | shared memory | threads | wins | predicted speed-up | best with processes (threads ruled out, as for pure Python) |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---|\n");
+    s.push_str("| work per task | bytes moved per task | fixed cost per task | cores | already multithreaded | loop | process pool | shared memory | threads | predicted fastest | predicted speed-up | best with processes (threads ruled out, as for pure Python) |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---|\n");
     for sc in scenarios(cal, k) {
         let x = Inputs {
             element_seconds: sc.work_per_task,
@@ -336,11 +411,9 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
             tasks: sc.tasks,
             bytes_per_task: sc.bytes_per_task,
             fixed_per_task: sc.fixed_per_task,
-            cores: sc.cores as f64,
+            cores: sc.cores,
             multithreaded: sc.multithreaded,
         };
-        let t = predict(k, &x);
-        let (best, seconds) = t.best();
         let label = if sc.label.is_empty() {
             String::new()
         } else {
@@ -351,6 +424,22 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
         } else {
             ""
         };
+        let head = format!(
+            "| {}{label} | {} | {} | {}{more} | {} |",
+            secs(sc.work_per_task),
+            bytes(sc.bytes_per_task),
+            secs(sc.fixed_per_task),
+            sc.cores,
+            if sc.multithreaded { "yes" } else { "no" },
+        );
+        let t = match predict(k, &x) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(s, "{head} {e} | – | – | – | – | – | – |");
+                continue;
+            }
+        };
+        let (best, seconds) = t.best();
         let procs = if t.pool <= t.shared_memory.min(t.sequential) {
             ("process pool", t.pool)
         } else if t.shared_memory < t.sequential {
@@ -360,16 +449,12 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
         };
         let _ = writeln!(
             s,
-            "| {}{label} | {} | {} | {}{more} | {} | {} | {} | {} | {} | {best} | {:.2}× | {} ({:.2}×) |",
-            secs(sc.work_per_task),
-            bytes(sc.bytes_per_task),
-            secs(sc.fixed_per_task),
-            sc.cores,
-            if sc.multithreaded { "yes" } else { "no" },
+            "{head} {} | {} | {} | {} | {} | {:.2}× | {} ({:.2}×) |",
             secs(t.sequential),
             secs(t.pool),
             secs(t.shared_memory),
-            secs(t.threads),
+            threads_cell(t.threads),
+            approach_name(best),
             t.sequential / seconds,
             procs.0,
             t.sequential / procs.1,
@@ -396,7 +481,7 @@ const PARALLEL_POPULATION: [(&str, &str); 4] = [
 ];
 
 fn crossovers(r: &Results, k: &Constants) -> String {
-    let mut s = String::from("\nMeasured crossovers: the first sweep point at which each approach beats the loop (medians of `Took`).\n\n| step | approach | what was swept | loses to the loop at | beats the loop at |\n|---|---|---|---|---|\n");
+    let mut s = String::from("\nMeasured crossovers: every sweep point at which each approach loses to the loop and every one at which it beats it, with its speed-up over the loop (the loop's median `Took` over the approach's).\n\n| step | approach | what was swept | loses to the loop at | beats the loop at |\n|---|---|---|---|---|\n");
     let mut works: Vec<u64> = r
         .measurements
         .iter()
@@ -512,10 +597,13 @@ fn crossovers(r: &Results, k: &Constants) -> String {
         let over_pool =
             over_shm + 8.0 * len / k.pipe_bytes_per_second + 8.0 * len / k.memcpy_bytes_per_second;
         let even = |over: f64| over * c / (len * (c - 1.0));
+        let threads = match k.thread_start_seconds {
+            Some(t) => format!("threads above {}", secs(even(t))),
+            None => "threads not predicted (their start cost was not measured)".into(),
+        };
         let _ = writeln!(
             s,
-            "\nThe model's break-even element cost at {len} elements on {c} cores (one task per core): threads above {}, shared memory above {}, a process pool above {} per element.",
-            secs(even(k.thread_start_seconds)),
+            "\nThe model's break-even element cost (a prediction) at {len} elements on {c} cores (one task per core): {threads}, shared memory above {}, a process pool above {} per element.",
             secs(even(over_shm)),
             secs(even(over_pool)),
         );
@@ -546,7 +634,7 @@ fn predictions(r: &Results, k: &Constants) -> String {
     };
     let len = workload::populate::DEFAULT_LEN as f64;
     let mut s = format!(
-        "\nPredictions, not measurements: the population workload ({len} elements at the default `--work {work}`, {} per element here) on machines with more cores, each core as fast as one of this machine's and every constant as calibrated here. Speed-up over the loop:\n\n",
+        "\nPredictions, not measurements: the population workload ({len} elements at the default `--work {work}`, {} per element here) on this machine's cores and on machines with more, each core as fast as one of this machine's and every constant as calibrated here. Speed-up over the loop:\n\n",
         secs(e)
     );
     if let Some(py) = python_element_seconds(r) {
@@ -561,22 +649,24 @@ fn predictions(r: &Results, k: &Constants) -> String {
     let mut all: Vec<usize> = vec![k.cores];
     all.extend(PREDICTED_CORES.iter().filter(|&&c| c != k.cores));
     for c in all {
-        let cores = c as f64;
-        let slices = calculator_inputs(k, e, len, 8.0 * len / cores, cores, false);
+        let slices = calculator_inputs(k, e, len, 8.0 * len / c as f64, c, false);
         let slices = Inputs {
             fixed_per_task: 0.0,
             ..slices
         };
-        let t = predict(k, &slices);
-        let queue = predict(
-            k,
-            &Inputs {
-                tasks: len,
-                bytes_per_task: 0.0,
-                fixed_per_task: 2.0 * k.message_seconds,
-                ..slices
-            },
-        );
+        let queue = Inputs {
+            tasks: len,
+            bytes_per_task: 0.0,
+            fixed_per_task: 2.0 * k.message_seconds,
+            ..slices
+        };
+        let (t, queue) = match (predict(k, &slices), predict(k, &queue)) {
+            (Ok(t), Ok(q)) => (t, q),
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = writeln!(s, "| {c} | {e} | – | – | – | – |");
+                continue;
+            }
+        };
         let x = |p: f64| format!("{:.2}×", t.sequential / p);
         let theirs = if c == their_cores {
             format!("{low:.0}× to {high:.0}× on {their_cores} cores")
@@ -594,7 +684,7 @@ fn predictions(r: &Results, k: &Constants) -> String {
             x(t.pool),
             x(t.shared_memory),
             x(queue.pool),
-            x(t.threads)
+            t.threads.map_or_else(|| NOT_MEASURED.into(), x)
         );
     }
     s
@@ -618,18 +708,113 @@ pub fn calibration_json(r: &Results) -> Option<Value> {
 /// The cases the browser check types into the calculator, with the model's answers.
 pub fn calculator_cases(k: &Constants) -> Vec<(Inputs, Times)> {
     let cases = [
-        (1e-6, 1e6, 8e6 / k.cores as f64, k.cores as f64, false),
-        (5e-9, 1e6, 4e6, 8.0, false),
-        (0.4, 100.0, 96e6, 4.0, true),
-        (2e-7, 30000.0, 0.0, 64.0, false),
+        (1e-6, 1e6, 8e6 / k.cores as f64, k.cores, false),
+        (5e-9, 1e6, 4e6, 8, false),
+        (0.4, 100.0, 96e6, 4, true),
+        (2e-7, 30000.0, 0.0, 64, false),
+        // the smallest inputs the calculator accepts: no work, no bytes, one core
+        (0.0, 1e6, 0.0, 1, false),
     ];
     cases
         .iter()
-        .map(|&(e, len, b, c, mt)| {
+        .filter_map(|&(e, len, b, c, mt)| {
             let x = calculator_inputs(k, e, len, b, c, mt);
-            (x, predict(k, &x))
+            Some((x, predict(k, &x).ok()?))
         })
         .collect()
+}
+
+/// The calculator's fields as typed, by the names of its inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Typed {
+    /// Work per element, nanoseconds on one core.
+    pub element_ns: String,
+    /// Array length, elements.
+    pub len: String,
+    /// Bytes moved per task.
+    pub bytes_per_task: String,
+    /// Cores.
+    pub cores: String,
+    /// Whether the operation is already multithreaded (a checkbox).
+    pub multithreaded: bool,
+}
+
+impl Typed {
+    /// The question the calculator reads from its fields, or why it refuses them, as
+    /// `calculator.js` does: each field a number of at least 0 and cores a whole number of at
+    /// least 1; empty, non-numeric, NaN and infinite text refused.
+    pub fn read(&self, k: &Constants) -> Result<Inputs, String> {
+        let num = |name: &str, text: &str, least: f64, whole: bool| {
+            let v: f64 = text.trim().parse().unwrap_or(f64::NAN);
+            if v.is_finite() && v >= least && (!whole || v.fract() == 0.0) {
+                Ok(v)
+            } else {
+                let what = if whole { "a whole number" } else { "a number" };
+                Err(format!("{name}: enter {what} of at least {least}"))
+            }
+        };
+        let e = num("work per element", &self.element_ns, 0.0, false)?;
+        let len = num("array length", &self.len, 0.0, false)?;
+        let bytes = num("bytes moved per task", &self.bytes_per_task, 0.0, false)?;
+        let cores = num("cores", &self.cores, 1.0, true)?;
+        Ok(calculator_inputs(
+            k,
+            e * 1e-9,
+            len,
+            bytes,
+            cores as usize,
+            self.multithreaded,
+        ))
+    }
+}
+
+/// What the calculator must refuse (no times, no verdict), each with the reason the model
+/// refuses it: one field at a time made negative, fractional, empty, non-numeric, NaN or
+/// infinite, and finite fields whose times overflow.
+pub fn calculator_refusals(k: &Constants) -> Vec<(Typed, String)> {
+    let base = Typed {
+        element_ns: "1000".into(),
+        len: "1000000".into(),
+        bytes_per_task: "4000000".into(),
+        cores: "2".into(),
+        multithreaded: false,
+    };
+    let with = |field: &str, text: &str| {
+        let mut t = base.clone();
+        let slot = match field {
+            "element_ns" => &mut t.element_ns,
+            "len" => &mut t.len,
+            "bytes_per_task" => &mut t.bytes_per_task,
+            _ => &mut t.cores,
+        };
+        *slot = text.into();
+        t
+    };
+    let overflow = Typed {
+        element_ns: "1e300".into(),
+        len: "1e300".into(),
+        ..base.clone()
+    };
+    [
+        with("cores", "-4"),
+        with("cores", "0"),
+        with("cores", "0.5"),
+        with("cores", "2.5"),
+        with("bytes_per_task", "-1e9"),
+        with("element_ns", "-10"),
+        with("element_ns", ""),
+        with("len", ""),
+        with("len", "abc"),
+        with("bytes_per_task", "NaN"),
+        with("len", "1e400"),
+        overflow,
+    ]
+    .into_iter()
+    .filter_map(|t| {
+        let why = t.read(k).and_then(|x| predict(k, &x)).err()?;
+        Some((t, why))
+    })
+    .collect()
 }
 
 /// Write `pays.md`, `calibration.js` and `calculator-check.json` into a results directory.
@@ -644,12 +829,16 @@ pub fn write_into(r: &Results, dir: &Path) -> Result<(), String> {
     };
     let path = dir.join("calibration.js");
     std::fs::write(&path, calibration_script(&js)).map_err(|e| io(&path, e))?;
-    let cases: Vec<Value> = Constants::of(&r.calibration)
-        .map(|k| calculator_cases(&k))
-        .unwrap_or_default()
-        .iter()
-        .map(|(x, t)| serde_json::json!({"inputs": x, "expect": t}))
-        .collect();
+    let mut cases: Vec<Value> = Vec::new();
+    if let Some(k) = Constants::of(&r.calibration) {
+        for (x, t) in calculator_cases(&k) {
+            let best = t.best().0;
+            cases.push(serde_json::json!({"inputs": x, "expect": t, "best": best}));
+        }
+        for (typed, why) in calculator_refusals(&k) {
+            cases.push(serde_json::json!({"invalid": true, "typed": typed, "why": why}));
+        }
+    }
     let path = dir.join("calculator-check.json");
     let json = serde_json::to_string_pretty(&cases).map_err(|e| e.to_string())?;
     std::fs::write(&path, json + "\n").map_err(|e| io(&path, e))?;
@@ -711,7 +900,7 @@ mod tests {
             cores: 2,
             process_start_seconds: 0.01,
             message_seconds: 10e-6,
-            thread_start_seconds: 50e-6,
+            thread_start_seconds: Some(50e-6),
             pipe_bytes_per_second: 1e9,
             memcpy_bytes_per_second: 10e9,
             multithreaded_loop_speedup: 1.5,
@@ -729,12 +918,12 @@ mod tests {
             tasks: 2.0,
             bytes_per_task: 4e6,
             fixed_per_task: 20e-6,
-            cores: 2.0,
+            cores: 2,
             multithreaded: false,
         };
-        let t = predict(&k, &x);
+        let t = predict(&k, &x).unwrap();
         assert_eq!(t.sequential, 1.0);
-        assert_eq!(t.threads, 0.5 + 50e-6);
+        assert_eq!(t.threads, Some(0.5 + 50e-6));
         assert!((t.shared_memory - (0.01 + 0.5 + 40e-6)).abs() < 1e-12);
         assert!((t.pool - (0.01 + 0.5 + 40e-6 + 8e-3 + 8e-4)).abs() < 1e-12);
         assert_eq!(t.best().0, "threads");
@@ -744,9 +933,10 @@ mod tests {
                 multithreaded: true,
                 ..x
             },
-        );
+        )
+        .unwrap();
         assert!((mt.sequential - 1.0 / 1.5).abs() < 1e-12);
-        assert!((mt.threads - (50e-6 + 1.0 / 1.8)).abs() < 1e-12);
+        assert!((mt.threads.unwrap() - (50e-6 + 1.0 / 1.8)).abs() < 1e-12);
         // a tiny element: the loop wins
         let tiny = predict(
             &k,
@@ -754,8 +944,100 @@ mod tests {
                 element_seconds: 1e-11,
                 ..x
             },
-        );
+        )
+        .unwrap();
         assert_eq!(tiny.best().0, "loop");
+    }
+
+    /// Negative, NaN and infinite inputs and no core are refused, not computed with.
+    #[test]
+    fn nonsense_inputs_are_refused() {
+        let k = constants();
+        let x = Inputs {
+            element_seconds: 1e-6,
+            len: 1e6,
+            tasks: 2.0,
+            bytes_per_task: 4e6,
+            fixed_per_task: 20e-6,
+            cores: 2,
+            multithreaded: false,
+        };
+        let bad = [
+            Inputs { cores: 0, ..x },
+            Inputs {
+                element_seconds: -1e-8,
+                ..x
+            },
+            Inputs {
+                bytes_per_task: -1e9,
+                ..x
+            },
+            Inputs { len: f64::NAN, ..x },
+            Inputs {
+                tasks: f64::INFINITY,
+                ..x
+            },
+            Inputs {
+                element_seconds: 1e300,
+                len: 1e300,
+                ..x
+            },
+        ];
+        for b in bad {
+            assert!(predict(&k, &b).is_err(), "{b:?}");
+        }
+        // every refusal the browser check types is refused by the model, with its reason
+        let refused = calculator_refusals(&k);
+        assert_eq!(refused.len(), 12);
+        let why: Vec<&str> = refused.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(why[0], "cores: enter a whole number of at least 1");
+        assert_eq!(why[4], "bytes moved per task: enter a number of at least 0");
+        assert_eq!(why[6], "work per element: enter a number of at least 0");
+        assert!(why[11].contains("too large"), "{}", why[11]);
+        // and the texts the calculator accepts read as the numbers typed
+        let ok = Typed {
+            element_ns: " 1000 ".into(),
+            len: "1e6".into(),
+            bytes_per_task: "0".into(),
+            cores: "1".into(),
+            multithreaded: true,
+        };
+        let read = ok.read(&k).unwrap();
+        assert!((read.element_seconds - 1e-6).abs() < 1e-18);
+        assert_eq!((read.len, read.bytes_per_task, read.cores), (1e6, 0.0, 1));
+        assert_eq!(read.fixed_per_task, 2.0 * k.message_seconds);
+        // every valid case of the fixture is predicted
+        assert_eq!(calculator_cases(&k).len(), 5);
+    }
+
+    /// An old results file has no thread start (0 from the serde default): nothing with
+    /// threads is predicted, and the tables say it was not measured.
+    #[test]
+    fn an_unmeasured_thread_start_is_not_computed_with() {
+        let mut cal = crate::model::test_calibration();
+        cal.thread_start_seconds = 0.0;
+        let k = Constants::of(&cal).unwrap();
+        assert_eq!(k.thread_start_seconds, None);
+        let x = calculator_inputs(&k, 1e-6, 1e6, 4e6, 2, false);
+        let t = predict(&k, &x).unwrap();
+        assert_eq!(t.threads, None);
+        assert_ne!(t.best().0, "threads");
+        let table = decision_table(&cal, &k);
+        assert!(table.contains("was not measured"), "{table}");
+        assert!(!table.contains("threads pay"), "{table}");
+        assert!(table.contains("| not measured |"), "{table}");
+        // "threads" only in the header: no row predicts them fastest
+        assert_eq!(table.matches("| threads |").count(), 1, "{table}");
+        let rec = crate::model::test_record(
+            "14-populate-rayon",
+            &[("len", 1000), ("work", 51), ("workers", 2)],
+            serde_json::json!({}),
+        );
+        assert!(crate::model::predict(&cal, &rec, &[]).is_none());
+        cal.thread_start_seconds = 40e-6;
+        assert!(crate::model::predict(&cal, &rec, &[]).is_some());
+        let k = Constants::of(&cal).unwrap();
+        assert!(decision_table(&cal, &k).contains("threads pay 40.0 µs to start"));
     }
 
     /// One source of truth: the calculator's formulas give the model's predictions of the
@@ -780,10 +1062,10 @@ mod tests {
             tasks: c as f64,
             bytes_per_task: 8.0 * len as f64 / c as f64,
             fixed_per_task: 0.0,
-            cores: c as f64,
+            cores: c,
             multithreaded: false,
         };
-        let t = predict(&k, &slices);
+        let t = predict(&k, &slices).unwrap();
         let queue = predict(
             &k,
             &Inputs {
@@ -792,15 +1074,16 @@ mod tests {
                 fixed_per_task: 2.0 * cal.message_seconds,
                 ..slices
             },
-        );
+        )
+        .unwrap();
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-9);
         assert!(close(t.sequential, model("10-populate-sequential")));
         assert!(close(t.pool, model("11-populate-pool")));
         assert!(close(t.shared_memory, model("12-populate-shared-memory")));
         assert!(close(queue.pool, model("13-populate-queue")));
-        assert!(close(t.threads, model("14-populate-rayon")));
+        assert!(close(t.threads.unwrap(), model("14-populate-rayon")));
         // and the calculator's own inputs are these with a task message and a result each
-        let calc = calculator_inputs(&k, e, len as f64, slices.bytes_per_task, 2.0, false);
+        let calc = calculator_inputs(&k, e, len as f64, slices.bytes_per_task, 2, false);
         assert_eq!(calc.fixed_per_task, 2.0 * cal.message_seconds);
         assert_eq!(calc.tasks, 2.0);
     }

@@ -191,9 +191,12 @@ pub fn calibration(r: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "| start and join {} threads | {:.1} µs |",
+        "| start and join {} threads | {} |",
         c.logical_cores,
-        c.thread_start_seconds * 1e6
+        c.thread_start().map_or_else(
+            || "not measured (an older results file)".into(),
+            |t| format!("{:.1} µs", t * 1e6)
+        )
     );
     s.push_str(&spread(c));
     s + &footer(r)

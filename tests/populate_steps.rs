@@ -158,7 +158,17 @@ fn every_step_rejects_bad_arguments_in_one_line() {
 /// printed once every worker is running: return the child, the rest of stdout, and the pids.
 fn start_queue(len: &str) -> (Child, BufReader<std::process::ChildStdout>, Vec<u32>) {
     become_subreaper();
-    let mut child = example("13-populate-queue", &["--len", len, "--workers", "2"])
+    let mut command = example("13-populate-queue", &["--len", len, "--workers", "2"]);
+    // A shell starts background jobs with SIGINT ignored, and exec keeps what is ignored: give
+    // the example the default action, as a terminal's foreground job has it.
+    // SAFETY: signal(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

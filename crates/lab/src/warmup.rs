@@ -81,20 +81,51 @@ pub fn touch(round: usize, stem: &str, bytes: u64) -> WarmUp {
     let bytes = bytes.min(cap).min(usize::MAX as u64);
     let t = Instant::now();
     if bytes > 0 {
-        let mut buf: Vec<u8> = Vec::new();
-        if buf.try_reserve_exact(bytes as usize).is_ok() {
-            // one write per page: the kernel (and the host) must back every page
-            for byte in buf.spare_capacity_mut().iter_mut().step_by(PAGE) {
-                byte.write(1);
-            }
-            std::hint::black_box(&mut buf);
-        }
+        touch_in_child(bytes as usize);
     }
     WarmUp {
         round,
         stem: stem.to_string(),
         bytes,
         seconds: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// Touch `bytes` of fresh memory in a short-lived child process, not in the lab itself: a
+/// child started later inherits the lab's high-water mark of resident memory through exec (its
+/// `ru_maxrss` would report the warm-up's gigabytes as the step's peak), so the lab's own
+/// resident set must stay small.
+fn touch_in_child(bytes: usize) {
+    // SAFETY: the child only calls mmap, writes to the fresh mapping and _exit: no locks, no
+    // allocation, nothing the lab's other threads could hold. The parent waits for it.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p != libc::MAP_FAILED {
+                // one write per page: the kernel (and the host) must back every page
+                let base = p.cast::<u8>();
+                let mut offset = 0;
+                while offset < bytes {
+                    base.add(offset).write_volatile(1);
+                    offset += PAGE;
+                }
+            }
+            libc::_exit(0);
+        }
+        if pid > 0 {
+            let mut status = 0;
+            while libc::waitpid(pid, &mut status, 0) < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {}
+        }
     }
 }
 

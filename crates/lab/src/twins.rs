@@ -368,7 +368,10 @@ pub fn rows(r: &Results) -> Vec<Row> {
         .iter()
         .map(|t| {
             let rust = rust_of(r, t);
-            let base = baseline(&t.stem).and_then(twin);
+            // "its loop" only at the same array length or matrix workload, else no ratio
+            let base = baseline(&t.stem).and_then(twin).filter(|b| {
+                steps::arg_value(&b.args, "--len") == steps::arg_value(&t.args, "--len")
+            });
             let rust_loop = median(base.and_then(|b| rust_of(r, b)));
             let numpy_loop = median(base);
             Row {

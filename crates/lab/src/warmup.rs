@@ -124,7 +124,8 @@ fn touch_in_child(bytes: usize) {
             let mut status = 0;
             while libc::waitpid(pid, &mut status, 0) < 0
                 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-            {}
+            {
+            }
         }
     }
 }

@@ -524,18 +524,7 @@ fn crossovers(r: &Results, k: &Constants) -> String {
             continue;
         }
         rows += 1;
-        let list = |wins: bool| {
-            let v: Vec<String> = cmp
-                .iter()
-                .filter(|(_, x)| (*x > 1.0) == wins)
-                .map(|(w, x)| format!("`--work {w}` ({x:.2}×)"))
-                .collect();
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
+        let list = |wins: bool| sweep_points(&cmp, "--work", wins);
         let _ = writeln!(
             s,
             "| {stem} | {what} | `--work` | {} | {} |",
@@ -543,16 +532,7 @@ fn crossovers(r: &Results, k: &Constants) -> String {
             list(true)
         );
     }
-    let mut sizes: Vec<usize> = r
-        .measurements
-        .iter()
-        .filter_map(|m| match m.sweep {
-            Sweep::Size(n) => Some(n),
-            _ => None,
-        })
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes = r.swept_sizes();
     for stem in ["03-tuned-pool", "04-pool-one-blas-thread"] {
         let cmp: Vec<(usize, f64)> = sizes
             .iter()
@@ -567,18 +547,7 @@ fn crossovers(r: &Results, k: &Constants) -> String {
             continue;
         }
         rows += 1;
-        let list = |wins: bool| {
-            let v: Vec<String> = cmp
-                .iter()
-                .filter(|(_, x)| (*x > 1.0) == wins)
-                .map(|(n, x)| format!("`--size {n}` ({x:.2}×)"))
-                .collect();
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
+        let list = |wins: bool| sweep_points(&cmp, "--size", wins);
         let _ = writeln!(
             s,
             "| {stem} | process pool, over 01-sequential | `--size` | {} | {} |",
@@ -889,6 +858,21 @@ fn footer(r: &Results) -> String {
         "\n*Computed from the calibration of `{}` ({}) by `{}`.*\n",
         r.machine.slug, r.command.date, r.command.line
     )
+}
+
+/// The sweep points at which the step won (`wins`) or lost against the loop, as
+/// "`--flag value` (ratio×)" items, or "none".
+fn sweep_points<T: std::fmt::Display>(cmp: &[(T, f64)], flag: &str, wins: bool) -> String {
+    let v: Vec<String> = cmp
+        .iter()
+        .filter(|(_, x)| (*x > 1.0) == wins)
+        .map(|(value, x)| format!("`{flag} {value}` ({x:.2}×)"))
+        .collect();
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
 }
 
 #[cfg(test)]

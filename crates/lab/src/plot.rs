@@ -659,16 +659,7 @@ fn speedup_vs_size(r: &Results, path: &Path, machine: &str) -> Result<(), String
             .and_then(|m| m.took)
             .map(|t| t.median)
     };
-    let mut sizes: Vec<usize> = r
-        .measurements
-        .iter()
-        .filter_map(|m| match m.sweep {
-            Sweep::Size(n) => Some(n),
-            _ => None,
-        })
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes = r.swept_sizes();
     let mut pools: Vec<&str> = Vec::new();
     for m in &r.measurements {
         if matches!(m.sweep, Sweep::Size(_))

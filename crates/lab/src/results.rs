@@ -294,4 +294,17 @@ impl Results {
     pub fn step(&self, stem: &str) -> Option<&Measurement> {
         self.main().find(|m| m.stem == stem)
     }
+
+    /// The matrix sizes of the size sweep, ascending, each once.
+    pub fn swept_sizes(&self) -> Vec<usize> {
+        let mut sizes: Vec<usize> = (self.measurements.iter())
+            .filter_map(|m| match m.sweep {
+                Sweep::Size(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
 }

@@ -6,7 +6,7 @@
 //! step that follows small ones, as the loop (01) did at the start of every round, pays that
 //! cost, and the large steps right after it do not. So before every run the lab allocates and
 //! touches as much memory as that run's step holds at once (capped at half the memory
-//! available) and frees it, and every round starts further along the list, so that no step is
+//! available), on transparent huge pages as the steps' arrays are, and frees it, and every round starts further along the list, so that no step is
 //! always first. What each warm-up touched and how long it took are recorded in
 //! `results.json` and summed per round in `command.md`.
 
@@ -110,6 +110,10 @@ fn touch_in_child(bytes: usize) {
                 0,
             );
             if p != libc::MAP_FAILED {
+                // the steps' large arrays live on transparent huge pages (`huge_pages!()`, and
+                // NumPy's own advice): memory warmed on small pages still costs them a cold
+                // touch, so warm it the way they will use it
+                libc::madvise(p, bytes, libc::MADV_HUGEPAGE);
                 // one write per page: the kernel (and the host) must back every page
                 let base = p.cast::<u8>();
                 let mut offset = 0;

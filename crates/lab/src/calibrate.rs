@@ -104,7 +104,7 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
     let mut oversubscribed = Vec::new();
     for &n in &plan.sizes {
         let reps = reps_for(n, target);
-        for t in 1..=c {
+        for t in thread_counts(c) {
             step(&format!("dgemm {n}x{n} on {t} BLAS thread(s)"))?;
             let _limit = blasctl::ThreadLimit::new(t);
             let xs = repeat(|| Ok(gflops(n, reps, time_gemm(n, reps))))?;
@@ -115,7 +115,7 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
                 gflops: med(name, "GFLOP/s", xs)?,
             });
         }
-        for k in 2..=c {
+        for k in thread_counts(c).into_iter().filter(|&k| k >= 2) {
             step(&format!("{k} concurrent one-thread dgemm {n}x{n}"))?;
             let _limit = blasctl::ThreadLimit::new(1);
             let xs = repeat(|| Ok(concurrent_gflops(k, n, reps)))?;
@@ -191,6 +191,17 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
         thread_start_seconds: threads_start,
         spread,
     })
+}
+
+/// The thread counts calibrated on `c` cores: 1, 2, 4, ... below `c`, and `c` itself. Every
+/// count is not needed (the model draws a straight line between these), and measuring each of
+/// 64 would take a 64-core machine most of an hour.
+pub fn thread_counts(c: usize) -> Vec<usize> {
+    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |t| t.checked_mul(2))
+        .take_while(|&t| t < c)
+        .collect();
+    counts.push(c.max(1));
+    counts
 }
 
 /// How many times every calibration constant is measured.
@@ -369,6 +380,15 @@ fn message_seconds(tasks: usize) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_double_up_to_the_cores() {
+        assert_eq!(thread_counts(1), vec![1]);
+        assert_eq!(thread_counts(2), vec![1, 2]);
+        assert_eq!(thread_counts(6), vec![1, 2, 4, 6]);
+        assert_eq!(thread_counts(16), vec![1, 2, 4, 8, 16]);
+        assert_eq!(thread_counts(64).len(), 7);
+    }
 
     #[test]
     fn repeats_scale_with_size() {

@@ -106,17 +106,29 @@ pub struct Spread {
 
 impl Calibration {
     fn lookup(rates: &[Rate], size: usize, threads: usize) -> Option<f64> {
-        // nearest size (in log scale), then nearest thread count
+        // nearest size (in log scale); then the thread count itself, or a straight line
+        // between the calibrated counts either side of it (the lab calibrates 1, 2, 4, ...
+        // and the machine's count), or the nearest one beyond the calibrated range
         let dist = |r: &Rate| ((r.size as f64).ln() - (size as f64).ln()).abs();
         let best = rates
             .iter()
             .min_by(|a, b| dist(a).total_cmp(&dist(b)))?
             .size;
-        rates
-            .iter()
-            .filter(|r| r.size == best)
-            .min_by_key(|r| r.threads.abs_diff(threads))
-            .map(|r| r.gflops)
+        let at_size = || rates.iter().filter(|r| r.size == best);
+        let below = at_size()
+            .filter(|r| r.threads <= threads)
+            .max_by_key(|r| r.threads);
+        let above = at_size()
+            .filter(|r| r.threads >= threads)
+            .min_by_key(|r| r.threads);
+        match (below, above) {
+            (Some(lo), Some(hi)) if lo.threads < hi.threads => {
+                let f = (threads - lo.threads) as f64 / (hi.threads - lo.threads) as f64;
+                Some(lo.gflops + f * (hi.gflops - lo.gflops))
+            }
+            (Some(r), _) | (None, Some(r)) => Some(r.gflops),
+            (None, None) => None,
+        }
     }
 
     /// GFLOP/s of one call of size `n` on `t` BLAS threads.
@@ -840,6 +852,22 @@ pub(crate) mod tests {
         assert_eq!(compute_rate(&c, 400, 1, 1, Workers::Threads), Some(40.0));
         // the nearest calibrated size stands in for a missing one
         assert_eq!(c.concurrent_gflops(100, 2), Some(76.0));
+        // between calibrated thread counts: a straight line; beyond them: the nearest
+        let sparse = Calibration {
+            logical_cores: 16,
+            gemm: [(1, 10.0), (2, 20.0), (4, 36.0), (16, 96.0)]
+                .map(|(threads, gflops)| Rate {
+                    size: 1000,
+                    threads,
+                    gflops,
+                })
+                .to_vec(),
+            ..cal()
+        };
+        assert_eq!(sparse.gemm_gflops(1000, 3), Some(28.0));
+        assert_eq!(sparse.gemm_gflops(1000, 10), Some(66.0));
+        assert_eq!(sparse.gemm_gflops(1000, 4), Some(36.0));
+        assert_eq!(sparse.gemm_gflops(1000, 99), Some(96.0));
         // no concurrent rate at all: the one-thread rate times the calls
         let bare = Calibration {
             concurrent: vec![],

@@ -98,7 +98,9 @@ pub fn calibration(r: &Results) -> String {
     let c = &r.calibration;
     let mut s =
         String::from("One dgemm call (GFLOP/s) by matrix size and BLAS threads:\n\n| size |");
-    let threads: Vec<usize> = (1..=c.logical_cores).collect();
+    let mut threads: Vec<usize> = c.gemm.iter().map(|g| g.threads).collect();
+    threads.sort_unstable();
+    threads.dedup();
     for t in &threads {
         let _ = write!(s, " {t} thread{} |", if *t == 1 { "" } else { "s" });
     }

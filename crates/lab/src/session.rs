@@ -440,7 +440,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     sizes.sort_unstable();
     sizes.dedup();
     let c = num_cpus::get().max(1);
-    bar.inc_length((sizes.len() * (2 * c)) as u64 + 5);
+    bar.inc_length((sizes.len() * (2 * calibrate::thread_counts(c).len())) as u64 + 5);
     let mut works: Vec<u64> = measurements
         .iter()
         .flat_map(|m| m.runs.iter())

@@ -131,6 +131,14 @@ impl Calibration {
         }
     }
 
+    /// The BLAS thread counts the calibration measured one call at, ascending.
+    pub fn gemm_thread_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.gemm.iter().map(|g| g.threads).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
     /// GFLOP/s of one call of size `n` on `t` BLAS threads.
     pub fn gemm_gflops(&self, n: usize, t: usize) -> Option<f64> {
         Self::lookup(&self.gemm, n, t.min(self.logical_cores))

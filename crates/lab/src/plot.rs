@@ -513,11 +513,7 @@ fn blas_sweep(r: &Results, path: &Path, machine: &str) -> Result<(), String> {
         .and_then(Value::as_u64)
         .unwrap_or(0) as usize;
     // the calibrated thread counts only (the model interpolates between them)
-    let mut counts: Vec<usize> = r.calibration.gemm.iter().map(|g| g.threads).collect();
-    counts.sort_unstable();
-    counts.dedup();
-    let cal: Vec<(f64, f64)> = counts
-        .into_iter()
+    let cal: Vec<(f64, f64)> = (r.calibration.gemm_thread_counts().into_iter())
         .filter_map(|t| Some((t as f64, r.calibration.gemm_gflops(n, t)?)))
         .collect();
     let xmax = points.iter().chain(&cal).map(|p| p.0).fold(1.0, f64::max) + 0.5;

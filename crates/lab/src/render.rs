@@ -98,9 +98,7 @@ pub fn calibration(r: &Results) -> String {
     let c = &r.calibration;
     let mut s =
         String::from("One dgemm call (GFLOP/s) by matrix size and BLAS threads:\n\n| size |");
-    let mut threads: Vec<usize> = c.gemm.iter().map(|g| g.threads).collect();
-    threads.sort_unstable();
-    threads.dedup();
+    let threads = c.gemm_thread_counts();
     for t in &threads {
         let _ = write!(s, " {t} thread{} |", if *t == 1 { "" } else { "s" });
     }

@@ -411,7 +411,10 @@ class Report:
 
     def add_phase(self, name, seconds):
         print(f"  {name:<22} {seconds:>9.3} s")
-        self.record["phases"].append({"name": name, "seconds": seconds})
+        phase = {"name": name, "seconds": seconds}
+        if self.record["took_seconds"]:
+            phase["outside_took"] = True  # after the clock stopped (verify)
+        self.record["phases"].append(phase)
 
     def note(self, text):
         print(f"  {text}")

@@ -7,7 +7,8 @@ inline code, link and image targets, HTML comments, the step number in headings)
 extracts every number written with a decimal point (`38.932`, `0.3.21`) or followed by a unit
 (`40 s`, `9.6 GB`, `2x`, `25%`). Each one must appear, as a whole number, in some file under
 `src/results/`: the lab's generated tables, plots and raw results, where the tutorials'
-published figures are also written out (`tutorial-vs-ours.md`). The unit may differ
+published figures are also written out (`tutorial-vs-ours.md`). The timelines' raw event
+files (`trace-*.json`) are not sources: thousands of timestamps would match any figure. The unit may differ
 (`11.14x` in prose matches `11.14×` in a table; `38.932 seconds` matches `38.932 s`).
 
     python3 book/check/numbers.py [BOOK_SRC_DIR]
@@ -69,9 +70,16 @@ def sourced(results_text, value):
     return re.search(r"(?<![\d.])" + re.escape(value) + r"(?![\d]|\.\d)", results_text) is not None
 
 
+def is_source(name):
+    """Whether a file under `results/` may source a figure: not a raw trace."""
+    return not (name.startswith("trace-") and name.endswith(".json"))
+
+
 def results_text(src):
     parts = []
     for dirpath, name in walk(os.path.join(src, "results")):
+        if not is_source(name):
+            continue
         with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
             parts.append(f.read())
     return "\n".join(parts)
@@ -119,11 +127,13 @@ But this figure is made up: 3.2 GB per task.
 
 
 def self_test():
-    """A chapter with sourced numbers, skipped contexts and one planted figure: exactly the
-    planted one is reported."""
+    """A chapter with sourced numbers, skipped contexts and one planted figure (present only in
+    a raw trace): exactly the planted one is reported."""
     with tempfile.TemporaryDirectory(prefix="book-numbers-selftest-") as src:
         write_files(src, {
             "results/m/summary.md": SELF_TEST_RESULTS,
+            # a raw trace holding the planted figure does not source it
+            "results/m/trace-02-naive-pool.json": '{"events": [{"ts": 3.2}]}\n',
             "chapter.md": SELF_TEST_CHAPTER,
             "SUMMARY.md": "# Summary\n\n- [Step 4.5 at 99.9 s](chapter.md)\n",
         })

@@ -61,6 +61,7 @@ fn main() {
     // ANCHOR_END: grid
     report.add_phase("start workers", grid.start_seconds());
     report.add_phase("compute", grid.compute_seconds());
+    report.add_phase("verify", grid.verify_seconds());
     report.took();
     grid.finish(report, num_cpus::get());
 }

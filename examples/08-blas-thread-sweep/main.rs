@@ -41,6 +41,7 @@ fn main() {
     }
     // ANCHOR_END: sweep
     report.add_phase("compute", sweep.compute_seconds());
+    report.add_phase("verify", sweep.verify_seconds); // each product checked as it ends
     report.took();
     sweep.finish(report);
 }

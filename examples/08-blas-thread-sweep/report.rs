@@ -43,7 +43,6 @@ impl Sweep {
             ));
             report.extra("best_threads", best.blas_threads);
         }
-        report.add_phase("verify", self.verify_seconds);
         report.extra("sweep", &self.points);
         let checksum = self.checks.checksum();
         report.verdict(self.checks.ok(), &self.checks, checksum);

@@ -63,7 +63,7 @@ fn main() {
     // ANCHOR_END: follower
 
     let mut report = phases::start(STEP, ABOUT, &plan.args(), (ranks - 1) * plan.chunk * 3);
-    report.add_phase("MPI init", init); // before the clock: it is not part of Took
+    report.add_phase_before_clock("MPI init", init); // not part of Took
     let (mut ids, mut hosts) = (vec![0u64; 2 * ranks], vec![0u8; ranks::HOST * ranks]);
     root.gather_into_root(&me[..], &mut ids[..]);
     root.gather_into_root(&host[..], &mut hosts[..]);

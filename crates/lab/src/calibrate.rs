@@ -279,8 +279,10 @@ fn task(a: usize, b: usize) -> Item {
 }
 
 /// Seconds per element of creating the tutorial's matrices, in a fresh process as the
-/// examples do (so the first touch of every page is paid, as it is there).
+/// examples do (so the first touch of every page is paid, as it is there), after the same
+/// warm-up the lab gives every step's run (see [`crate::warmup`]).
 fn fill_seconds_per_element(n: usize, pairs: usize) -> Result<f64, String> {
+    crate::warmup::touch(0, "calibration", (2 * pairs * n * n * 8) as u64);
     let mut pool = Pool::builder(FILL_ROLE)
         .workers(1)
         .spawn()

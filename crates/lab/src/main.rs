@@ -4,6 +4,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use workload::cli::{parse, usage_error};
 
+// Large arrays on transparent huge pages, as in every example: the calibration's array
+// creation and memcpy measure the same allocator the steps use.
+workload::huge_pages!();
+
 /// Measure every step, calibrate the machine, model each result, write tables and plots.
 #[derive(Parser, Debug)]
 struct Cli {

@@ -186,12 +186,18 @@ pub const MACHINES: usize = 4;
 /// Tasks of the cluster table: the tutorial's.
 pub const TASKS: usize = 100;
 
-/// `mpi.md`: 09 beside 03 and 06 as measured, then the cluster predictions.
+/// `mpi.md`: 09 beside the pools (03, and 04 on one BLAS thread per worker as 09's ranks
+/// are) and 06 as measured, then the cluster predictions.
 pub fn render(results: &Results) -> String {
     let mut s = String::from("Measured on this machine, main workload, median of the runs:\n\n");
     s.push_str("| step | Took | array bytes between processes | seconds moving them | rate |\n");
     s.push_str("|---|---:|---:|---:|---:|\n");
-    for stem in ["03-tuned-pool", "06-shared-memory", STEM] {
+    for stem in [
+        "03-tuned-pool",
+        "04-pool-one-blas-thread",
+        "06-shared-memory",
+        STEM,
+    ] {
         let Some(m) = results.step(stem) else {
             let _ = writeln!(s, "| `{stem}` | not measured | | | |");
             continue;

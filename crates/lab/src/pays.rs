@@ -23,6 +23,7 @@
 
 use crate::model::Calibration;
 use crate::results::{Results, Sweep};
+use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -463,13 +464,36 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
     s
 }
 
-/// Median `Took` of a sweep point.
-fn took(r: &Results, stem: &str, sweep: Sweep) -> Option<f64> {
+/// `Took` of a sweep point over its repeats.
+fn took(r: &Results, stem: &str, sweep: Sweep) -> Option<Summary> {
     r.measurements
         .iter()
         .find(|m| m.stem == stem && m.sweep == sweep)
         .and_then(|m| m.took)
-        .map(|t| t.median)
+}
+
+/// One sweep point of an approach against the loop: the speed-up of the medians, and which
+/// side won on every repeat (`None` when the two ranges of `Took` overlap: no winner).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Versus {
+    speedup: f64,
+    wins: Option<bool>,
+}
+
+impl Versus {
+    fn new(base: Summary, approach: Summary) -> Versus {
+        let wins = if approach.max < base.min {
+            Some(true)
+        } else if approach.min > base.max {
+            Some(false)
+        } else {
+            None
+        };
+        Versus {
+            speedup: base.median / approach.median,
+            wins,
+        }
+    }
 }
 
 /// The population steps the crossovers compare with the loop, and the approach each is.
@@ -481,7 +505,7 @@ const PARALLEL_POPULATION: [(&str, &str); 4] = [
 ];
 
 fn crossovers(r: &Results, k: &Constants) -> String {
-    let mut s = String::from("\nMeasured crossovers: every sweep point at which each approach loses to the loop and every one at which it beats it, with its speed-up over the loop (the loop's median `Took` over the approach's).\n\n| step | approach | what was swept | loses to the loop at | beats the loop at |\n|---|---|---|---|---|\n");
+    let mut s = String::from("\nMeasured crossovers: every sweep point at which each approach lost to the loop on every repeat (its fastest `Took` slower than the loop's slowest), every one at which it beat it on every repeat, and those where the two ranges overlap (no winner), each with its speed-up over the loop (the loop's median `Took` over the approach's).\n\n| step | approach | what was swept | loses to the loop at | beats the loop at | no winner at |\n|---|---|---|---|---|---|\n");
     let mut works: Vec<u64> = r
         .measurements
         .iter()
@@ -509,37 +533,41 @@ fn crossovers(r: &Results, k: &Constants) -> String {
             rows += 1;
             let _ = writeln!(
                 s,
-                "| {stem} | {what} | `--work` at `--len {len}` | not compared: the loop was swept at another `--len` | – |"
+                "| {stem} | {what} | `--work` at `--len {len}` | not compared: the loop was swept at another `--len` | – | – |"
             );
             continue;
         }
-        let cmp: Vec<(u64, f64)> = works
+        let cmp: Vec<(u64, Versus)> = works
             .iter()
             .filter_map(|&w| {
                 let base = took(r, "10-populate-sequential", Sweep::Work(w))?;
-                Some((w, base / took(r, stem, Sweep::Work(w))?))
+                Some((w, Versus::new(base, took(r, stem, Sweep::Work(w))?)))
             })
             .collect();
         if cmp.is_empty() {
             continue;
         }
         rows += 1;
-        let list = |wins: bool| sweep_points(&cmp, "--work", wins);
+        let list = |wins| sweep_points(&cmp, "--work", wins);
         let _ = writeln!(
             s,
-            "| {stem} | {what} | `--work` | {} | {} |",
-            list(false),
-            list(true)
+            "| {stem} | {what} | `--work` | {} | {} | {} |",
+            list(Some(false)),
+            list(Some(true)),
+            list(None)
         );
     }
     let sizes = r.swept_sizes();
     for stem in ["03-tuned-pool", "04-pool-one-blas-thread"] {
-        let cmp: Vec<(usize, f64)> = sizes
+        let cmp: Vec<(usize, Versus)> = sizes
             .iter()
             .filter_map(|&n| {
                 Some((
                     n,
-                    took(r, "01-sequential", Sweep::Size(n))? / took(r, stem, Sweep::Size(n))?,
+                    Versus::new(
+                        took(r, "01-sequential", Sweep::Size(n))?,
+                        took(r, stem, Sweep::Size(n))?,
+                    ),
                 ))
             })
             .collect();
@@ -547,16 +575,17 @@ fn crossovers(r: &Results, k: &Constants) -> String {
             continue;
         }
         rows += 1;
-        let list = |wins: bool| sweep_points(&cmp, "--size", wins);
+        let list = |wins| sweep_points(&cmp, "--size", wins);
         let _ = writeln!(
             s,
-            "| {stem} | process pool, over 01-sequential | `--size` | {} | {} |",
-            list(false),
-            list(true)
+            "| {stem} | process pool, over 01-sequential | `--size` | {} | {} | {} |",
+            list(Some(false)),
+            list(Some(true)),
+            list(None)
         );
     }
     if rows == 0 {
-        s.push_str("| – | – | no sweep ran | – | – |\n");
+        s.push_str("| – | – | no sweep ran | – | – | – |\n");
     }
     // the model's break-even element cost for the population steps at this machine's cores
     let c = k.cores as f64;
@@ -862,11 +891,15 @@ fn footer(r: &Results) -> String {
 
 /// The sweep points at which the step won (`wins`) or lost against the loop, as
 /// "`--flag value` (ratio×)" items, or "none".
-fn sweep_points<T: std::fmt::Display>(cmp: &[(T, f64)], flag: &str, wins: bool) -> String {
+fn sweep_points<T: std::fmt::Display>(
+    cmp: &[(T, Versus)],
+    flag: &str,
+    wins: Option<bool>,
+) -> String {
     let v: Vec<String> = cmp
         .iter()
-        .filter(|(_, x)| (*x > 1.0) == wins)
-        .map(|(value, x)| format!("`{flag} {value}` ({x:.2}×)"))
+        .filter(|(_, x)| x.wins == wins)
+        .map(|(value, x)| format!("`{flag} {value}` ({:.2}×)", x.speedup))
         .collect();
     if v.is_empty() {
         "none".to_string()
@@ -891,6 +924,32 @@ mod tests {
             multithreaded_efficiency: 0.9,
             peak_gflops: 80.0,
         }
+    }
+
+    #[test]
+    fn a_crossover_needs_every_repeat_on_one_side() {
+        let sum = |min, median, max| Summary {
+            median,
+            min,
+            max,
+            count: 3,
+        };
+        let base = sum(1.0, 1.1, 1.2);
+        let faster = Versus::new(base, sum(0.5, 0.6, 0.9));
+        assert_eq!(faster.wins, Some(true));
+        assert!((faster.speedup - 1.1 / 0.6).abs() < 1e-12);
+        assert_eq!(Versus::new(base, sum(1.3, 1.4, 1.5)).wins, Some(false));
+        // a faster median whose range overlaps the loop's is no win
+        let overlap = Versus::new(base, sum(0.9, 1.0, 1.05));
+        assert_eq!(overlap.wins, None);
+        assert!(overlap.speedup > 1.0);
+        let cmp = [(1u64, faster), (10, overlap)];
+        assert_eq!(
+            sweep_points(&cmp, "--work", Some(true)),
+            "`--work 1` (1.83×)"
+        );
+        assert_eq!(sweep_points(&cmp, "--work", None), "`--work 10` (1.10×)");
+        assert_eq!(sweep_points(&cmp, "--work", Some(false)), "none");
     }
 
     #[test]

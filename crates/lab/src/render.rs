@@ -416,6 +416,7 @@ pub fn step(r: &Results, m: &Measurement) -> String {
                 part.how
             );
         }
+        s.push_str(&unmodelled_rows(rec, p));
         let _ = writeln!(
             s,
             "| **Took** | **{}** | **{}** | ratio {} |",
@@ -425,6 +426,14 @@ pub fn step(r: &Results, m: &Measurement) -> String {
                 .map(|x| format!("{x:.2}"))
                 .unwrap_or_else(|| "–".into())
         );
+        for ph in rec.phases.iter().filter(|ph| ph.outside_took) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | – | not in Took |",
+                ph.name,
+                secs(ph.seconds)
+            );
+        }
         if let Some(f) = &m.flag {
             let _ = writeln!(s, "\n⚠ Outside 25% of the model. {f}");
         }
@@ -432,6 +441,32 @@ pub fn step(r: &Results, m: &Measurement) -> String {
     }
     s.push_str(&sweep_table(r, &m.stem));
     s + &footer(r)
+}
+
+/// Rows for what `Took` holds beyond the model's parts: each timed phase the model does not
+/// predict, and the time between the timed phases when it is at least a millisecond and 0.5%
+/// of `Took`, so that the measured column adds up to `Took`.
+fn unmodelled_rows(rec: &workload::report::Record, p: &model::Prediction) -> String {
+    let mut s = String::new();
+    let modelled = |name: &str| p.parts.iter().chain(&p.within).any(|x| x.name == name);
+    let inside = rec.phases.iter().filter(|ph| !ph.outside_took);
+    for ph in inside.clone().filter(|ph| !modelled(&ph.name)) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | – | not in the model |",
+            ph.name,
+            secs(ph.seconds)
+        );
+    }
+    let rest = rec.took_seconds - inside.map(|ph| ph.seconds).sum::<f64>();
+    if rest.abs() >= 0.001 && rest.abs() >= 0.005 * rec.took_seconds {
+        let _ = writeln!(
+            s,
+            "| outside the timed phases | {} | – | not timed, not in the model |",
+            secs(rest)
+        );
+    }
+    s
 }
 
 fn num(v: &Value, k: &str) -> Option<f64> {

@@ -126,9 +126,8 @@ impl Step {
 }
 
 const OVERSUBSCRIBED: &str =
-    "oversubscription beyond the calibrated case: spinning BLAS threads and cache thrashing";
-const SLOW_BLAS: &str =
-    "a BLAS rate below the calibrated one: other load on the machine, or clock changes";
+    "more runnable threads than cores beyond the calibrated case (which cost, no counter here says)";
+const SLOW_BLAS: &str = "a BLAS rate below the calibrated one";
 
 /// The tutorials' matrix workload: 100 pairs of 2000x2000.
 const MATMUL_FULL: &[&str] = &["--size", "2000", "--tasks", "100"];
@@ -157,7 +156,7 @@ pub const STEPS: &[Step] = &[
     )
     .twin(),
     matrix("05-threads", Model::Threads, MATMUL_FULL, MATMUL_QUICK)
-        .hint("the serialisation and spinning of BLAS threads under the level-3 lock")
+        .hint("concurrent BLAS calls slower than the calibrated ones")
         .twin(),
     matrix(
         "06-shared-memory",

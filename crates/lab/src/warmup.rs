@@ -39,25 +39,26 @@ fn number(args: &[String], flag: &str, default: u64) -> u64 {
 }
 
 /// Bytes a measurement's step holds at its peak, from its arguments (the examples' defaults
-/// when an argument is absent): the matrix steps' inputs and products, the population steps'
+/// when an argument is absent): the matrix steps' inputs and products (both settings' products
+/// in the threads step), the population steps'
 /// array (twice for the pool of sub-arrays, which concatenates a copy).
 pub fn working_set(m: &Measurement) -> u64 {
     let Some(step) = crate::steps::find(&m.stem) else {
         return 0;
     };
-    let matrices = |size: u64, tasks: u64| {
+    let matrices = |size: u64, tasks: u64, per_task: u64| {
         let n = number(&m.args, "--size", size);
-        3 * number(&m.args, "--tasks", tasks) * n * n * 8
+        per_task * number(&m.args, "--tasks", tasks) * n * n * 8
     };
     let array = || number(&m.args, "--len", workload::populate::DEFAULT_LEN as u64) * 8;
     match step.model {
-        Model::Sequential
-        | Model::PipedPool
-        | Model::Threads
-        | Model::SharedMemoryPool
-        | Model::Mpi => matrices(2000, 100),
-        Model::Grid => matrices(1000, 16),
-        Model::Sweep => matrices(2000, 1),
+        // a pair and its product per task; the threads step keeps both settings' products
+        Model::Sequential | Model::PipedPool | Model::SharedMemoryPool | Model::Mpi => {
+            matrices(2000, 100, 3)
+        }
+        Model::Threads => matrices(2000, 100, 4),
+        Model::Grid => matrices(1000, 16, 3),
+        Model::Sweep => matrices(2000, 1, 3),
         // the pool of sub-arrays holds the workers' parts and the concatenated copy
         Model::PopulateSubarrays => 2 * array(),
         Model::PopulateSequential

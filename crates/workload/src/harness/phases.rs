@@ -48,18 +48,8 @@ pub fn start(
 
 /// Verify every product, print the verdict and checksum, print the JSON line if asked for,
 /// and exit non-zero if anything was wrong.
-pub fn finish<P: Pairs + ?Sized>(report: Report, pairs: &P, products: &[ArrayView2<f64>]) {
+pub fn finish<P: Pairs + ?Sized>(mut report: Report, pairs: &P, products: &[ArrayView2<f64>]) {
     let checksum = matmul::checksum(products.iter().cloned());
-    finish_hashed(report, pairs, products, checksum);
-}
-
-/// [`finish`] for a step that has already computed the products' [`matmul::checksum`].
-pub fn finish_hashed<P: Pairs + ?Sized>(
-    mut report: Report,
-    pairs: &P,
-    products: &[ArrayView2<f64>],
-    checksum: String,
-) {
     let verdict: Verdict = report.phase("verify", || matmul::verify(pairs, products));
     report.verdict(verdict.ok(), &verdict, checksum);
     report.finish();

@@ -44,6 +44,9 @@ pub struct Phase {
     pub name: String,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Timed before the clock that `Took` reads started, or after it stopped (`verify`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_took: bool,
 }
 
 /// Bytes moved between processes and the time the parent spent moving them.
@@ -128,6 +131,7 @@ impl Record {
 pub struct Report {
     record: Record,
     start: Instant,
+    stopped: bool,
     json: bool,
 }
 
@@ -151,6 +155,7 @@ impl Report {
                 counters: None,
             },
             start: Instant::now(),
+            stopped: false,
             json,
         }
     }
@@ -176,12 +181,23 @@ impl Report {
         out
     }
 
-    /// Record a phase timed elsewhere (by a worker, or inside a pool).
+    /// Record a phase timed elsewhere (by a worker, or inside a pool); one recorded after
+    /// [`took`](Self::took) is marked as outside `Took`.
     pub fn add_phase(&mut self, name: &str, seconds: f64) {
+        self.push_phase(name, seconds, self.stopped);
+    }
+
+    /// Record a phase that ran before this report's clock started (MPI's start-up, say).
+    pub fn add_phase_before_clock(&mut self, name: &str, seconds: f64) {
+        self.push_phase(name, seconds, true);
+    }
+
+    fn push_phase(&mut self, name: &str, seconds: f64, outside_took: bool) {
         say!("  {name:<22} {seconds:>9.3} s");
         self.record.phases.push(Phase {
             name: name.to_string(),
             seconds,
+            outside_took,
         });
     }
 
@@ -212,6 +228,7 @@ impl Report {
     pub fn took(&mut self) -> f64 {
         let seconds = self.start.elapsed().as_secs_f64();
         self.record.took_seconds = seconds;
+        self.stopped = true;
         say!("Took {seconds:.3} seconds");
         seconds
     }

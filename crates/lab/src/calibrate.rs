@@ -51,6 +51,8 @@ pub struct Plan {
     pub sizes: Vec<usize>,
     /// `--work` values to measure the population function at.
     pub works: Vec<u64>,
+    /// The array length to measure it on: the population steps' own.
+    pub len: usize,
     /// Smaller buffers and fewer repeats.
     pub quick: bool,
 }
@@ -169,7 +171,7 @@ pub fn calibrate(plan: &Plan, mut go_on: impl FnMut(&str) -> bool) -> Result<Cal
     let mut element = Vec::new();
     for &w in &plan.works {
         step(&format!("population element at --work {w}"))?;
-        let xs = repeat(|| Ok(element_cost(w, if plan.quick { 2e7 } else { 1e8 }).seconds))?;
+        let xs = repeat(|| Ok(element_cost(w, plan.len).seconds))?;
         element.push(ElementCost {
             work: w,
             seconds: med(format!("one population element at --work {w}"), "s", xs)?,
@@ -298,11 +300,11 @@ fn fill_seconds_per_element(n: usize, pairs: usize) -> Result<f64, String> {
 }
 
 /// Seconds per element of the population function at `work`, on one thread, filling a fresh
-/// array (first touch included, as in the examples) of about `rounds / work` elements.
-fn element_cost(work: u64, rounds: f64) -> ElementCost {
-    let len = (rounds / work.max(1) as f64).clamp(1e4, 1e7) as usize;
+/// array of `len` elements as the steps do (first touch included), best of three.
+fn element_cost(work: u64, len: usize) -> ElementCost {
+    let len = len.max(1);
     let mut best = f64::INFINITY;
-    for _ in 0..2 {
+    for _ in 0..3 {
         let t = Instant::now();
         let mut array = vec![0.0; len];
         workload::populate::fill(&mut array, 0, work as usize);

@@ -735,7 +735,7 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         ("create arrays", _, _) => "the first touch of fresh memory (see the minor faults)",
         ("messages", true, _) => "a per-message cost above the calibrated echo",
         (_, true, _) => "time outside the timed phases",
-        (_, false, _) => "overlap between phases",
+        (_, false, _) => "a cost the calibration measured higher than the step paid",
     }
 }
 

@@ -449,9 +449,17 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     works.sort_unstable();
     works.dedup();
     bar.inc_length(works.len() as u64);
+    // the population steps' array length (the largest they ran at), else the examples' default
+    let len = measurements
+        .iter()
+        .flat_map(|m| m.runs.iter())
+        .filter_map(|r| r.record.as_ref()?.params.get("len")?.as_u64())
+        .max()
+        .map_or(workload::populate::DEFAULT_LEN, |l| l as usize);
     let cal_plan = Plan {
         sizes,
         works,
+        len,
         quick: opts.quick,
     };
     let calibration = calibrate::calibrate(&cal_plan, |what| {

@@ -341,6 +341,8 @@ fn median(m: Option<&Measurement>) -> Option<f64> {
 pub struct Row {
     /// The step.
     pub stem: String,
+    /// The arguments both sides ran with.
+    pub args: Vec<String>,
     /// Rust's median `Took`.
     pub rust: Option<f64>,
     /// The twin's median `Took`.
@@ -376,6 +378,7 @@ pub fn rows(r: &Results) -> Vec<Row> {
             let numpy_loop = median(base);
             Row {
                 stem: t.stem.clone(),
+                args: t.args.clone(),
                 rust: median(rust),
                 numpy: median(Some(t)),
                 rust_vs_loop: over(median(rust), rust_loop),
@@ -396,8 +399,8 @@ fn cell(v: Option<f64>, unit: &str) -> String {
 /// `rust-vs-numpy.md`: per step both times, the ratio, and each side over its own loop.
 pub fn markdown(r: &Results) -> String {
     let mut s = String::from(
-        "| step | Rust Took | NumPy Took | Rust / NumPy | Rust / its loop | NumPy / its loop | same results |\n\
-         |---|---:|---:|---:|---:|---:|---|\n",
+        "| step | workload (both sides) | Rust Took | NumPy Took | Rust / NumPy | Rust / its loop | NumPy / its loop | same results |\n\
+         |---|---|---:|---:|---:|---:|---:|---|\n",
     );
     let rows = rows(r);
     for row in &rows {
@@ -408,8 +411,9 @@ pub fn markdown(r: &Results) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {same} |",
+            "| {} | `{}` | {} | {} | {} | {} | {} | {same} |",
             row.stem,
+            row.args.join(" "),
             cell(row.rust, " s"),
             cell(row.numpy, " s"),
             cell(row.ratio(), "x"),
@@ -443,7 +447,9 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "\nTook is each program's own clock, median of the interleaved repeats; \"its loop\" is \
-         step 01 for the matrix steps and step 10 for the population steps, on the same side.\n\n\
+         step 01 for the matrix steps and step 10 for the population steps, on the same side, at the \
+         same workload. The population twins run at the workload in the workload column, lighter \
+         than the step tables' defaults, so their times are not the step tables'.\n\n\
          *Measured on `{}` ({}) by `{}`.*",
         r.machine.slug, r.command.date, r.command.line
     );

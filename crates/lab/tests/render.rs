@@ -625,7 +625,7 @@ fn twins_are_compared_with_their_rust_steps_and_rendered() {
     assert!(lab::output::write(&results, &dir, || false).unwrap());
     let table = std::fs::read_to_string(dir.join(lab::twins::TABLE)).unwrap();
     assert!(
-        table.contains("| 01-sequential | 0.100 s | 0.200 s | 0.500x | 1.000x | 1.000x | yes"),
+        table.contains("| 01-sequential | `--size 500 --repeats 1` | 0.100 s | 0.200 s | 0.500x | 1.000x | 1.000x | yes"),
         "{table}"
     );
     assert!(

@@ -700,10 +700,15 @@ pub fn missing_cost(record: &Record, prediction: &Prediction, measured_took: f64
         .take(2)
         .map(|(gap, p, m)| {
             let dir = if *gap > 0.0 { "slower" } else { "faster" };
+            // below a tenth of a second, milliseconds: 0.001 s vs 0.001 s would say nothing
+            let (m, p_s, unit) = if m.max(p.seconds) < 0.1 {
+                (m * 1e3, p.seconds * 1e3, "ms")
+            } else {
+                (*m, p.seconds, "s")
+            };
             format!(
-                "{}: measured {m:.3} s vs {:.3} s predicted ({dir}; the model misses {})",
+                "{}: measured {m:.3} {unit} vs {p_s:.3} {unit} predicted ({dir}; the model misses {})",
                 p.name,
-                p.seconds,
                 hint(&record.step, &p.name, *gap > 0.0)
             )
         })
@@ -729,7 +734,7 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
             "a per-element cost above the calibrated one (its cause is not measured)"
         }
         ("compute", false, _) => "overlap: copies or starts hidden behind compute",
-        ("copies", true, _) => "copies slower than the calibrated pipe rate",
+        ("copies", true, _) => "copies slower than the calibrated rate the model prices them at",
         ("copies", false, _) => "overlap of copies with the workers' compute",
         ("start workers", _, _) => "the workers' own start-up",
         ("create arrays", _, _) => "the first touch of fresh memory (see the minor faults)",

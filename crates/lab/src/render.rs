@@ -327,11 +327,11 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
     let best = best_population_speedup(r);
     let ours = match best {
         Some((stem, work, x)) => format!("{x:.2}× ({stem}, `--work {work}`)"),
-        None => "–".into(),
+        None => "none beat the loop on every repeat".into(),
     };
     let _ = writeln!(
         s,
-        "\n| population claim | the tutorial | ours: best speed-up over 10-populate-sequential at the heaviest `--work` measured ({} logical cores) |\n|---|---|---|\n| filling an array with an expensive element function | {low:.0}× to {high:.0}× on {cores}-core processors | {ours} |",
+        "\n| population claim | the tutorial | ours: best speed-up over 10-populate-sequential at the heaviest `--work` measured, among the steps that beat it on every repeat ({} logical cores) |\n|---|---|---|\n| filling an array with an expensive element function | {low:.0}× to {high:.0}× on {cores}-core processors | {ours} |",
         r.machine.machine.logical_cores
     );
     let _ = writeln!(s, "\nOurs are medians of `Took` at {workload}.");
@@ -339,14 +339,14 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
 }
 
 /// The best speed-up of a parallel population step over step 10 at the heaviest `--work` that
-/// both ran: (step, work, speed-up).
+/// both ran, among the steps that beat the loop on every repeat (their slowest `Took` faster
+/// than the loop's fastest): (step, work, speed-up of the medians).
 pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
     let took = |stem: &str, work: u64| {
         r.measurements
             .iter()
             .find(|m| m.stem == stem && m.sweep == Sweep::Work(work))
             .and_then(|m| m.took)
-            .map(|t| t.median)
     };
     let heaviest = r
         .measurements
@@ -364,7 +364,9 @@ pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
         "14-populate-rayon",
     ]
     .iter()
-    .filter_map(|stem| took(stem, heaviest).map(|t| (stem.to_string(), heaviest, base / t)))
+    .filter_map(|stem| took(stem, heaviest).map(|t| (stem, t)))
+    .filter(|(_, t)| t.max < base.min)
+    .map(|(stem, t)| (stem.to_string(), heaviest, base.median / t.median))
     .max_by(|a, b| a.2.total_cmp(&b.2))
 }
 

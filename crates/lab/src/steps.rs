@@ -126,7 +126,7 @@ impl Step {
 }
 
 const OVERSUBSCRIBED: &str =
-    "more runnable threads than cores beyond the calibrated case (which cost, no counter here says)";
+    "BLAS calls running together more slowly than the calibration measured (which cost, no counter here says)";
 const SLOW_BLAS: &str = "a BLAS rate below the calibrated one";
 
 /// The tutorials' matrix workload: 100 pairs of 2000x2000.
@@ -220,9 +220,7 @@ pub const STEPS: &[Step] = &[
         &["--len", "20000"],
         &["--len", "100000"],
     )
-    .hint(
-        "a per-message cost above the calibrated echo: the parent dispatching one task per element",
-    )
+    .hint("a per-message cost above the calibrated echo (its cause is not measured)")
     .twin(),
     population(
         "14-populate-rayon",

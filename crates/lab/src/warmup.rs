@@ -136,7 +136,8 @@ fn touch_in_child(bytes: usize) {
 }
 
 /// The order of round `round` over `count` measurements: every round starts `count / rounds`
-/// further along (at least one), so each step leads some round.
+/// further along (at least one), so that no run always follows the same one and the first
+/// touch of memory is not paid by the same step in every round.
 pub fn order(count: usize, round: usize, rounds: usize) -> Vec<usize> {
     if count == 0 {
         return Vec::new();

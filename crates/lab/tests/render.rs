@@ -990,3 +990,27 @@ fn an_out_that_is_not_a_directory_says_so() {
     let e = lab::output::check_writable(std::path::Path::new("/dev/full")).unwrap_err();
     assert!(e.contains("not a directory"), "{e}");
 }
+
+#[test]
+fn the_best_population_speed_up_counts_only_a_step_that_beat_the_loop_on_every_repeat() {
+    let mut results = fixture();
+    // at the heaviest --work (100): the loop took 0.03 s, threads 0.016 s
+    let (stem, work, x) = lab::render::best_population_speedup(&results).unwrap();
+    assert_eq!((stem.as_str(), work), ("14-populate-rayon", 100));
+    assert!((x - 0.03 / 0.016).abs() < 1e-9, "{x}");
+    // a faster median, but one repeat slower than the loop's slowest: no winner, no best
+    let threads = results
+        .measurements
+        .iter_mut()
+        .find(|m| m.stem == "14-populate-rayon" && m.sweep == Sweep::Work(100))
+        .unwrap();
+    let mut took = threads.took.unwrap();
+    took.max = 0.031;
+    threads.took = Some(took);
+    assert_eq!(lab::render::best_population_speedup(&results), None);
+    let table = lab::render::tutorial_vs_ours(&results);
+    assert!(
+        table.contains("none beat the loop on every repeat"),
+        "{table}"
+    );
+}

@@ -4,8 +4,9 @@
 //! The tutorial's element is `i * base**2` with `base = 2.0`: one multiplication, far too cheap
 //! to be worth a process. `--work ROUNDS` makes each element cost more: round 1 is the
 //! tutorial's `i * base^2`, and every further round is one step of a linear congruential
-//! recurrence (a multiply, an add and a mask), so the cost grows linearly with `ROUNDS` and
-//! the compiler cannot skip the rounds. Every value is an integer below 2^53, so it is exact in
+//! recurrence (a multiply, an add and a mask), so the operations grow linearly with `ROUNDS`
+//! (the time need not: the lab's calibration measures it at each `--work`) and the compiler
+//! cannot skip the rounds. Every value is an integer below 2^53, so it is exact in
 //! `f64`: every process, thread and ordering produces bit-identical arrays, compared with `==`
 //! and hashed with [`crate::checksum`].
 

@@ -63,15 +63,15 @@ pub(crate) fn explain(m: &Measured, blas: &str) -> Vec<String> {
         );
     } else {
         lines.push(format!(
-            "why: {blas} lets one multithreaded level-3 call (dgemm) run at a time, behind a \
-             global lock, so rayon threads that call a multithreaded dgemm wait for each other; \
+            "why, as the cost model assumes: {blas} lets one multithreaded level-3 call (dgemm) \
+             run at a time, behind a global lock, so rayon threads that call a multithreaded dgemm wait for each other; \
              with 1 BLAS thread each call stays on its caller's thread, takes no lock, and the \
              products run side by side"
         ));
         let reading = if vs_serial > 1.25 {
             format!(
-                "slower still: threads waiting for the lock and idle BLAS threads spin on cores \
-                 the running product needs ({} x {t} threads on {} cores)",
+                "slower still than one product at a time, with {} x {t} threads on {} cores \
+                 (which cost made it slower, no counter here says)",
                 m.rayon_threads, m.cores
             )
         } else if vs_serial >= 0.8 {

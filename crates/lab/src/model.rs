@@ -223,7 +223,7 @@ pub fn regime(cal: &Calibration, w: usize, t: usize, kind: Workers) -> &'static 
     match (w.max(1), t.max(1), kind) {
         (1, _, _) => "one call at a time on its BLAS threads",
         (_, 1, _) => "concurrent one-thread calls",
-        (_, _, Workers::Threads) => "serialised by OpenBLAS's level-3 lock",
+        (_, _, Workers::Threads) => "serialised, as the model assumes, by OpenBLAS's level-3 lock",
         (w, t, Workers::Processes) if w * t > c => "oversubscribed: more BLAS threads than cores",
         _ => "processes sharing the cores",
     }

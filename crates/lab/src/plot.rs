@@ -215,7 +215,7 @@ fn time_per_step(r: &Results, path: &Path, machine: &str) -> Result<(), String> 
     }
     let area = area.titled(&t, (FONT, 24)).map_err(err)?;
     let panels: Vec<(&str, Vec<Row>)> = [
-        ("matrix products (01-08)", matrix),
+        ("matrix products (01-09)", matrix),
         ("filling an array (10-14)", population),
     ]
     .into_iter()

@@ -293,6 +293,10 @@ pub const TUTORIAL_TIMINGS: [(&str, &str, f64); 4] = [
 /// element functions that are expensive to compute.
 pub const TUTORIAL_POPULATE_SPEEDUP: (f64, f64, usize) = (3.0, 6.0, 8);
 
+/// The first tutorial's claim (seed 000): sharing data between processes can be up to this many
+/// times slower than sharing it between threads.
+pub const TUTORIAL_PROCESS_SHARING_SLOWER: f64 = 4.0;
+
 /// `tutorial-vs-ours.md`: every published figure beside ours, both as seconds and as a
 /// multiple of the plain loop's time, so that machines of different speeds can be compared.
 pub fn tutorial_vs_ours(r: &Results) -> String {
@@ -333,6 +337,21 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
         s,
         "\n| population claim | the tutorial | ours: best speed-up over 10-populate-sequential at the heaviest `--work` measured, among the steps that beat it on every repeat ({} logical cores) |\n|---|---|---|\n| filling an array with an expensive element function | {low:.0}× to {high:.0}× on {cores}-core processors | {ours} |",
         r.machine.machine.logical_cores
+    );
+    let c = &r.calibration;
+    let ours = if c.pipe_bytes_per_second > 0.0 && c.memcpy_bytes_per_second > 0.0 {
+        format!(
+            "{:.1}× (a pipe at {} against a memory copy at {})",
+            c.memcpy_bytes_per_second / c.pipe_bytes_per_second,
+            format!("{}/s", human_bytes(c.pipe_bytes_per_second)),
+            format!("{}/s", human_bytes(c.memcpy_bytes_per_second))
+        )
+    } else {
+        "–".into()
+    };
+    let _ = writeln!(
+        s,
+        "\n| copy claim | the tutorial | ours: the calibration's memory copy rate over its pipe rate |\n|---|---|---|\n| sharing data between processes rather than threads | up to {TUTORIAL_PROCESS_SHARING_SLOWER:.0}× slower | {ours} |"
     );
     let _ = writeln!(s, "\nOurs are medians of `Took` at {workload}.");
     s + &footer(r)

@@ -341,10 +341,10 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
     let c = &r.calibration;
     let ours = if c.pipe_bytes_per_second > 0.0 && c.memcpy_bytes_per_second > 0.0 {
         format!(
-            "{:.1}× (a pipe at {} against a memory copy at {})",
+            "{:.1}× (a pipe at {}/s against a memory copy at {}/s)",
             c.memcpy_bytes_per_second / c.pipe_bytes_per_second,
-            format!("{}/s", human_bytes(c.pipe_bytes_per_second)),
-            format!("{}/s", human_bytes(c.memcpy_bytes_per_second))
+            human_bytes(c.pipe_bytes_per_second),
+            human_bytes(c.memcpy_bytes_per_second)
         )
     } else {
         "–".into()

@@ -10,6 +10,7 @@
 //! (SIGINT, then SIGKILL if it has not gone after two seconds).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -62,6 +63,33 @@ pub struct Run {
     pub record: Option<Record>,
     /// What went wrong, in one line, when something did.
     pub error: Option<String>,
+    /// How much each of the kernel's huge-page and compaction counters ([`VMSTAT_KEYS`]) grew
+    /// during the run, machine-wide (empty where `/proc/vmstat` cannot be read): the steps' large
+    /// arrays are advised onto transparent huge pages, and a fault that finds no free huge page
+    /// may compact memory first or fall back to small pages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vmstat: BTreeMap<String, u64>,
+}
+
+/// The `/proc/vmstat` counters each run records the growth of.
+pub const VMSTAT_KEYS: [&str; 3] = ["thp_fault_alloc", "thp_fault_fallback", "compact_stall"];
+
+/// The [`VMSTAT_KEYS`] counters now; empty where `/proc/vmstat` cannot be read.
+fn vmstat() -> BTreeMap<String, u64> {
+    let text = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| VMSTAT_KEYS.contains(k))
+        .filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?)))
+        .collect()
+}
+
+/// How much each counter grew from `before` to `after` (a counter missing in either is left out).
+fn grown(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter_map(|(k, a)| Some((k.clone(), a.saturating_sub(*before.get(k)?))))
+        .collect()
 }
 
 impl Run {
@@ -84,6 +112,7 @@ pub fn run(program: &Path, args: &[String]) -> Result<Run, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let counters_before = vmstat();
     let start = Instant::now();
     let mut child = cmd
         .spawn()
@@ -122,6 +151,7 @@ pub fn run(program: &Path, args: &[String]) -> Result<Run, String> {
         }
     }
     let wall = start.elapsed().as_secs_f64();
+    let counters = grown(&counters_before, &vmstat());
     CURRENT_GROUP.store(0, Ordering::SeqCst);
     // Make sure nothing of the group outlives the run (workers whose parent died).
     // SAFETY: signalling our own child's process group, which no longer has its leader.
@@ -160,12 +190,33 @@ pub fn run(program: &Path, args: &[String]) -> Result<Run, String> {
         exit_code,
         record: record.ok(),
         error,
+        vmstat: counters,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_grow_by_their_difference_and_a_missing_one_is_left_out() {
+        let map = |kv: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let before = map(&[("thp_fault_alloc", 10), ("compact_stall", 4)]);
+        let after = map(&[
+            ("thp_fault_alloc", 25),
+            ("compact_stall", 4),
+            ("thp_fault_fallback", 3),
+        ]);
+        assert_eq!(
+            grown(&before, &after),
+            map(&[("thp_fault_alloc", 15), ("compact_stall", 0)])
+        );
+        if std::path::Path::new("/proc/vmstat").exists() {
+            assert_eq!(vmstat().len(), VMSTAT_KEYS.len(), "{:?}", vmstat());
+        }
+    }
 
     #[test]
     fn a_child_without_a_record_is_an_error_not_a_panic() {

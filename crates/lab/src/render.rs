@@ -401,16 +401,21 @@ pub fn step(r: &Results, m: &Measurement) -> String {
         s.push_str("Not measured: the example was not built.\n");
         return s + &footer(r);
     }
-    s.push_str(
-        "| run | Took | wall (lab) | CPU | peak RSS | copied |\n|---:|---:|---:|---:|---:|---:|\n",
-    );
+    // the kernel's huge-page counters, where the lab recorded them (see `child::VMSTAT_KEYS`)
+    let kernel = m.runs.iter().any(|run| !run.vmstat.is_empty());
+    s.push_str("| run | Took | wall (lab) | CPU | peak RSS | copied |");
+    s.push_str(if kernel {
+        " huge-page faults | fell back to small pages | compaction stalls |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    } else {
+        "\n|---:|---:|---:|---:|---:|---:|\n"
+    });
     for (i, run) in m.runs.iter().enumerate() {
         let rec = run.record.as_ref();
         let copied = rec
             .and_then(|r| r.copies.as_ref())
             .map(|c| human_bytes(c.bytes as f64))
             .unwrap_or_else(|| "–".into());
-        let _ = writeln!(
+        let _ = write!(
             s,
             "| {} | {} | {} | {} | {} | {copied} |",
             i + 1,
@@ -419,6 +424,13 @@ pub fn step(r: &Results, m: &Measurement) -> String {
             secs(run.cpu_seconds),
             human_bytes(run.max_rss_bytes as f64),
         );
+        if kernel {
+            for key in crate::child::VMSTAT_KEYS {
+                let cell = run.vmstat.get(key).map_or("–".into(), |n| n.to_string());
+                let _ = write!(s, " {cell} |");
+            }
+        }
+        s.push('\n');
     }
     if let Status::Failed(why) = &m.status {
         let _ = writeln!(s, "\nA run failed: {why}");

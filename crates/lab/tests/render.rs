@@ -25,6 +25,7 @@ fn run(out: &str) -> Run {
         exit_code: 0,
         record: Some(record),
         error: None,
+        vmstat: Default::default(),
     }
 }
 
@@ -1013,4 +1014,26 @@ fn the_best_population_speed_up_counts_only_a_step_that_beat_the_loop_on_every_r
         table.contains("none beat the loop on every repeat"),
         "{table}"
     );
+}
+
+#[test]
+fn a_step_table_shows_the_kernel_huge_page_counters_only_where_recorded() {
+    let mut results = fixture();
+    let loop_runs = |r: &Results| lab::render::step(r, r.step("01-sequential").unwrap());
+    assert!(!loop_runs(&results).contains("huge-page faults"));
+    let m = results
+        .measurements
+        .iter_mut()
+        .find(|m| m.stem == "01-sequential" && m.sweep == Sweep::Main)
+        .unwrap();
+    m.runs[1].vmstat = [("thp_fault_alloc", 4711), ("thp_fault_fallback", 12)]
+        .map(|(k, v)| (k.to_string(), v))
+        .into();
+    let table = loop_runs(&results);
+    assert!(
+        table.contains("| huge-page faults | fell back to small pages | compaction stalls |"),
+        "{table}"
+    );
+    // the run that recorded them, and a dash for a counter it did not
+    assert!(table.contains("| 4711 | 12 | – |"), "{table}");
 }

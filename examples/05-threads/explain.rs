@@ -64,9 +64,9 @@ pub(crate) fn explain(m: &Measured, blas: &str) -> Vec<String> {
     } else {
         lines.push(format!(
             "why, as the cost model assumes: {blas} lets one multithreaded level-3 call (dgemm) \
-             run at a time, behind a global lock, so rayon threads that call a multithreaded dgemm wait for each other; \
-             with 1 BLAS thread each call stays on its caller's thread, takes no lock, and the \
-             products run side by side"
+             run at a time, behind a global lock, so rayon threads that call a multithreaded \
+             dgemm wait for each other; with 1 BLAS thread each call stays on its caller's \
+             thread, takes no lock, and the products run side by side"
         ));
         let reading = if vs_serial > 1.25 {
             format!(

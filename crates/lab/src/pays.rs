@@ -465,7 +465,7 @@ fn decision_table(cal: &Calibration, k: &Constants) -> String {
 }
 
 /// `Took` of a sweep point over its repeats.
-fn took(r: &Results, stem: &str, sweep: Sweep) -> Option<Summary> {
+pub(crate) fn took(r: &Results, stem: &str, sweep: Sweep) -> Option<Summary> {
     r.measurements
         .iter()
         .find(|m| m.stem == stem && m.sweep == sweep)
@@ -475,13 +475,13 @@ fn took(r: &Results, stem: &str, sweep: Sweep) -> Option<Summary> {
 /// One sweep point of an approach against the loop: the speed-up of the medians, and which
 /// side won on every repeat (`None` when the two ranges of `Took` overlap: no winner).
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Versus {
-    speedup: f64,
-    wins: Option<bool>,
+pub(crate) struct Versus {
+    pub(crate) speedup: f64,
+    pub(crate) wins: Option<bool>,
 }
 
 impl Versus {
-    fn new(base: Summary, approach: Summary) -> Versus {
+    pub(crate) fn new(base: Summary, approach: Summary) -> Versus {
         let wins = if approach.max < base.min {
             Some(true)
         } else if approach.min > base.max {
@@ -497,7 +497,7 @@ impl Versus {
 }
 
 /// The population steps the crossovers compare with the loop, and the approach each is.
-const PARALLEL_POPULATION: [(&str, &str); 4] = [
+pub(crate) const PARALLEL_POPULATION: [(&str, &str); 4] = [
     ("11-populate-pool", "process pool"),
     ("12-populate-shared-memory", "shared memory"),
     ("13-populate-queue", "a queue per element"),

@@ -361,12 +361,7 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
 /// both ran, among the steps that beat the loop on every repeat (their slowest `Took` faster
 /// than the loop's fastest): (step, work, speed-up of the medians).
 pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
-    let took = |stem: &str, work: u64| {
-        r.measurements
-            .iter()
-            .find(|m| m.stem == stem && m.sweep == Sweep::Work(work))
-            .and_then(|m| m.took)
-    };
+    use crate::pays::{took, Versus, PARALLEL_POPULATION};
     let heaviest = r
         .measurements
         .iter()
@@ -375,18 +370,14 @@ pub fn best_population_speedup(r: &Results) -> Option<(String, u64, f64)> {
             _ => None,
         })
         .max()?;
-    let base = took("10-populate-sequential", heaviest)?;
-    [
-        "11-populate-pool",
-        "12-populate-shared-memory",
-        "13-populate-queue",
-        "14-populate-rayon",
-    ]
-    .iter()
-    .filter_map(|stem| took(stem, heaviest).map(|t| (stem, t)))
-    .filter(|(_, t)| t.max < base.min)
-    .map(|(stem, t)| (stem.to_string(), heaviest, base.median / t.median))
-    .max_by(|a, b| a.2.total_cmp(&b.2))
+    let at = Sweep::Work(heaviest);
+    let base = took(r, "10-populate-sequential", at)?;
+    PARALLEL_POPULATION
+        .iter()
+        .filter_map(|(stem, _)| Some((stem, Versus::new(base, took(r, stem, at)?))))
+        .filter(|(_, v)| v.wins == Some(true))
+        .map(|(stem, v)| (stem.to_string(), heaviest, v.speedup))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
 }
 
 /// `steps/<stem>.md`: one step's runs, phases against the model, and its own table.

@@ -689,7 +689,7 @@ pub fn missing_cost(record: &Record, prediction: &Prediction, measured_took: f64
     let explained: f64 = gaps.iter().map(|g| g.0).sum();
     if explained.abs() < 0.5 * unexplained.abs() {
         return format!(
-            "{:+.3} s outside the modelled phases (the model misses {})",
+            "{:+.3} s against the prediction, less than half of it in the modelled phases (the model misses {})",
             unexplained,
             hint(&record.step, "other", unexplained > 0.0)
         );
@@ -735,11 +735,11 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         }
         ("compute", false, _) => "overlap: copies or starts hidden behind compute",
         ("copies", true, _) => "copies slower than the calibrated rate the model prices them at",
-        ("copies", false, _) => "overlap of copies with the workers' compute",
+        ("copies", false, _) => "copies faster than the calibrated rate the model prices them at",
         ("start workers", _, _) => "the workers' own start-up",
         ("create arrays", _, _) => "the first touch of fresh memory (see the minor faults)",
         ("messages", true, _) => "a per-message cost above the calibrated echo",
-        (_, true, _) => "time outside the timed phases",
+        (_, true, _) => "time in phases it does not price or outside the timed phases",
         (_, false, _) => "a cost the calibration measured higher than the step paid",
     }
 }

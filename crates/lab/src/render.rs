@@ -354,7 +354,86 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
         "\n| copy claim | the tutorial | ours: the calibration's memory copy rate over its pipe rate |\n|---|---|---|\n| sharing data between processes rather than threads | up to {TUTORIAL_PROCESS_SHARING_SLOWER:.0}× slower | {ours} |"
     );
     let _ = writeln!(s, "\nOurs are medians of `Took` at {workload}.");
+    s.push_str(&tutorial_implies(r));
     s + &footer(r)
+}
+
+/// The tutorial's 100 products of the first tutorial, as published.
+const TUTORIAL_TASKS: usize = 100;
+
+/// What the loop's and the naive pool's times imply, for the tutorial's published figures, the
+/// NumPy twin here and our steps here: the rate the loop's products must have reached (at
+/// least: `Took` also holds creating the arrays), and the copy rate the pool's extra time over
+/// its loop would mean if all of it were moving the pool's bytes. Arithmetic on times, not
+/// measured rates; the step's own workload for our and the twin's rows.
+fn tutorial_implies(r: &Results) -> String {
+    let cal = &r.calibration;
+    let median = |m: Option<&Measurement>| m.and_then(|m| m.took).map(|t| t.median);
+    let twin = |stem: &str| {
+        r.twins
+            .iter()
+            .find(|m| m.stem == stem && m.sweep == Sweep::Main)
+    };
+    let workload = |m: Option<&Measurement>| {
+        let rec = m?.median_record()?;
+        Some((model::param(rec, "tasks")?, model::param(rec, "size")?))
+    };
+    let tutorial = (TUTORIAL_TASKS, crate::steps::TUTORIAL_SIZE);
+    let rows = [
+        (
+            "the tutorial (its 4 cores)".to_string(),
+            Some(TUTORIAL_TIMINGS[0].2),
+            Some(TUTORIAL_TIMINGS[1].2),
+            Some(tutorial),
+        ),
+        (
+            "the NumPy twin, here".to_string(),
+            median(twin("01-sequential")),
+            median(twin("02-naive-pool")),
+            workload(twin("01-sequential")),
+        ),
+        (
+            "ours, here".to_string(),
+            median(r.step("01-sequential")),
+            median(r.step("02-naive-pool")),
+            workload(r.step("01-sequential")),
+        ),
+    ];
+    let mut s = String::from(
+        "\n| what the times imply | loop `Took` | the loop's products at least at | naive pool `Took` | its extra time over the loop | the copy rate that extra time means, if all of it moved the pool's bytes |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (who, lp, pool, wl) in rows {
+        let (Some(lp), Some((tasks, n))) = (lp, wl) else {
+            continue;
+        };
+        let gflops = tasks as f64 * workload::matmul::flops(n) / lp / 1e9;
+        let (pool_cell, extra_cell, rate_cell) = match pool {
+            Some(p) => {
+                let bytes = model::pool_bytes(tasks, n);
+                let extra = p - lp;
+                let rate = if extra > 0.0 {
+                    format!(
+                        "{}/s ({} in {extra:.3} s)",
+                        human_bytes(bytes / extra),
+                        human_bytes(bytes)
+                    )
+                } else {
+                    "– (no extra time)".into()
+                };
+                (format!("{p:.3} s"), format!("{extra:.3} s"), rate)
+            }
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| {who} | {lp:.3} s | {gflops:.1} GFLOP/s ({} of this machine's peak) | {pool_cell} | {extra_cell} | {rate_cell} |",
+            crate::pays::share_cell(cal, gflops)
+        );
+    }
+    s.push_str(
+        "\nArithmetic on the times above, not measured rates: the products' flop count over the loop's `Took` (which also holds creating the arrays, so the products ran at least this fast), and the pool's bytes (two inputs out, one product back, per task) over its extra time. For comparison, the calibration measured a pipe, a worker and back, and a memory copy (see the copy claim above).\n",
+    );
+    s
 }
 
 /// The best speed-up of a parallel population step over step 10 at the heaviest `--work` that

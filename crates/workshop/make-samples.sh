@@ -34,7 +34,7 @@ for n in 1 2 3 4 5; do
 done
 slug=$(basename "$exercises"/06-*)
 {
-    echo "\$ cargo run --release -p workshop -- measure"
+    echo "\$ cargo run --release -p workshop -- measure --force"
     run measure --force
     # The crossover the table shows, named as a learner would name it.
     python3 - "$exercises/$slug/answer.json" <<'PY'

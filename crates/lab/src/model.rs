@@ -733,7 +733,9 @@ fn hint(stem: &str, phase: &str, slower: bool) -> &'static str {
         ("fill", true, None) => {
             "a per-element cost above the calibrated one (its cause is not measured)"
         }
-        ("compute", false, _) => "overlap: copies or starts hidden behind compute",
+        ("compute", false, _) => {
+            "overlap of what it adds one after the other (products, copies, starts)"
+        }
         ("copies", true, _) => "copies slower than the calibrated rate the model prices them at",
         ("copies", false, _) => "copies faster than the calibrated rate the model prices them at",
         ("start workers", _, _) => "the workers' own start-up",

@@ -152,7 +152,7 @@ pub fn calibration(r: &Results) -> String {
     if let Some((p, at)) = crate::pays::peak(c) {
         let _ = writeln!(
             s,
-            "\nThe machine's dgemm peak, the best rate measured with every core busy: **{p:.1} GFLOP/s** ({at}). Percentages are shares of it."
+            "\nThe machine's dgemm peak, the best median rate measured with every core busy at the largest size calibrated: **{p:.1} GFLOP/s** ({at}). Smaller sizes do not count: their concurrent calls last milliseconds and start milliseconds apart, so they need not overlap and their aggregate can read high. Percentages are shares of the peak; a single run, or the best of a few, can go above it."
         );
     }
     s.push_str("\n| cost | value |\n|---|---:|\n");
@@ -475,7 +475,7 @@ pub fn step(r: &Results, m: &Measurement) -> String {
     let kernel = m.runs.iter().any(|run| !run.vmstat.is_empty());
     s.push_str("| run | Took | wall (lab) | CPU | peak RSS | copied |");
     s.push_str(if kernel {
-        " huge-page faults | fell back to small pages | compaction stalls |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        " huge-page faults (machine-wide) | fell back to small pages (machine-wide) | compaction stalls (machine-wide) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     } else {
         "\n|---:|---:|---:|---:|---:|---:|\n"
     });

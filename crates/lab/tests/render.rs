@@ -1031,7 +1031,7 @@ fn a_step_table_shows_the_kernel_huge_page_counters_only_where_recorded() {
         .into();
     let table = loop_runs(&results);
     assert!(
-        table.contains("| huge-page faults | fell back to small pages | compaction stalls |"),
+        table.contains("| huge-page faults (machine-wide) | fell back to small pages (machine-wide) | compaction stalls (machine-wide) |"),
         "{table}"
     );
     // the run that recorded them, and a dash for a counter it did not

@@ -152,7 +152,7 @@ pub fn calibration(r: &Results) -> String {
     if let Some((p, at)) = crate::pays::peak(c) {
         let _ = writeln!(
             s,
-            "\nThe machine's dgemm peak, the best median rate measured with every core busy at the largest size calibrated: **{p:.1} GFLOP/s** ({at}). Smaller sizes do not count: their concurrent calls last milliseconds and start milliseconds apart, so they need not overlap and their aggregate can read high. Percentages are shares of the peak; a single run, or the best of a few, can go above it."
+            "\nThe machine's dgemm peak, the best median rate measured with every core busy at the largest size calibrated: **{p:.1} GFLOP/s** ({at}). Smaller sizes do not count: at the smallest, a concurrent measurement can last milliseconds, its workers started milliseconds apart, so their timed loops need not overlap and the aggregate can read high. Percentages are shares of the peak; a single run, or the best of a few, can go above it."
         );
     }
     s.push_str("\n| cost | value |\n|---|---:|\n");
@@ -400,7 +400,7 @@ fn tutorial_implies(r: &Results) -> String {
         ),
     ];
     let mut s = String::from(
-        "\n| what the times imply | loop `Took` | the loop's products at least at | naive pool `Took` | its extra time over the loop | the copy rate that extra time means, if all of it moved the pool's bytes |\n|---|---:|---:|---:|---:|---:|\n",
+        "\n| what the times imply | loop `Took` | the rate its products reached, at least | naive pool `Took` | its extra time over the loop | the copy rate that extra time means, if all of it moved the pool's bytes |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (who, lp, pool, wl) in rows {
         let (Some(lp), Some((tasks, n))) = (lp, wl) else {

@@ -1057,4 +1057,15 @@ fn tutorial_vs_ours_works_out_what_the_tutorials_times_imply() {
         .find(|l| l.starts_with("| ours, here |"))
         .unwrap_or_else(|| panic!("no row of ours in {table}"));
     assert!(ours.contains(&format!("{loop_took:.3} s")), "{ours}");
+    let rec = results
+        .step("01-sequential")
+        .unwrap()
+        .median_record()
+        .unwrap();
+    let param = |k: &str| rec.params[k].as_u64().unwrap() as f64;
+    let gflops = param("tasks") * 2.0 * param("size").powi(3) / loop_took / 1e9;
+    assert!(
+        ours.contains(&format!("{gflops:.1} GFLOP/s")),
+        "{gflops:.1} in {ours}"
+    );
 }

@@ -73,7 +73,8 @@ fn time_gemm(n: usize, reps: usize) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn gflops(n: usize, reps: usize, seconds: f64) -> f64 {
+/// The rate of `reps` products of `n x n` done in `seconds`, GFLOP/s.
+pub(crate) fn gflops(n: usize, reps: usize, seconds: f64) -> f64 {
     reps as f64 * matmul::flops(n) / seconds / 1e9
 }
 

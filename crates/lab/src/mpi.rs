@@ -184,7 +184,7 @@ pub const SIZES: [usize; 5] = [250, 500, 1000, 2000, 4000];
 /// Machines of the cluster table.
 pub const MACHINES: usize = 4;
 /// Tasks of the cluster table: the tutorial's.
-pub const TASKS: usize = 100;
+pub const TASKS: usize = crate::steps::TUTORIAL_TASKS;
 
 /// `mpi.md`: 09 beside the pools (03, and 04 on one BLAS thread per worker as 09's ranks
 /// are) and 06 as measured, then the cluster predictions.

@@ -264,16 +264,12 @@ pub fn peak(cal: &Calibration) -> Option<(f64, String)> {
             format!("{c} processes × {c} BLAS threads, {0}x{0}", r.size),
         )
     });
-    let cells: Vec<(f64, usize, String)> = one_call
+    // the largest size first, then the best rate at it
+    one_call
         .chain(concurrent)
         .chain(processes)
         .filter(|(g, _, _)| g.is_finite() && *g > 0.0)
-        .collect();
-    let largest = cells.iter().map(|c| c.1).max()?;
-    cells
-        .into_iter()
-        .filter(|c| c.1 == largest)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.total_cmp(&b.0)))
         .map(|(g, _, at)| (g, at))
 }
 

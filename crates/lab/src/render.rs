@@ -358,9 +358,6 @@ pub fn tutorial_vs_ours(r: &Results) -> String {
     s + &footer(r)
 }
 
-/// The tutorial's 100 products of the first tutorial, as published.
-const TUTORIAL_TASKS: usize = 100;
-
 /// What the loop's and the naive pool's times imply, for the tutorial's published figures, the
 /// NumPy twin here and our steps here: the rate the loop's products must have reached (at
 /// least: `Took` also holds creating the arrays), and the copy rate the pool's extra time over
@@ -378,7 +375,7 @@ fn tutorial_implies(r: &Results) -> String {
         let rec = m?.median_record()?;
         Some((model::param(rec, "tasks")?, model::param(rec, "size")?))
     };
-    let tutorial = (TUTORIAL_TASKS, crate::steps::TUTORIAL_SIZE);
+    let tutorial = (crate::steps::TUTORIAL_TASKS, crate::steps::TUTORIAL_SIZE);
     let rows = [
         (
             "the tutorial (its 4 cores)".to_string(),
@@ -406,7 +403,7 @@ fn tutorial_implies(r: &Results) -> String {
         let (Some(lp), Some((tasks, n))) = (lp, wl) else {
             continue;
         };
-        let gflops = tasks as f64 * workload::matmul::flops(n) / lp / 1e9;
+        let gflops = crate::calibrate::gflops(n, tasks, lp);
         let (pool_cell, extra_cell, rate_cell) = match pool {
             Some(p) => {
                 let bytes = model::pool_bytes(tasks, n);

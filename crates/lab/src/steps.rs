@@ -250,6 +250,8 @@ pub const SIZE_SWEEP_TASKS_QUICK: usize = 8;
 
 /// The matrix size the tutorial uses (calibrated always).
 pub const TUTORIAL_SIZE: usize = 2000;
+/// The products the first tutorial's loop and pools compute.
+pub const TUTORIAL_TASKS: usize = 100;
 
 /// Look a step up by stem, or by its number (`"02"` or `"2"`).
 pub fn find(name: &str) -> Option<&'static Step> {

@@ -1043,19 +1043,20 @@ fn tutorial_vs_ours_works_out_what_the_tutorials_times_imply() {
     let results = fixture();
     let table = lab::render::tutorial_vs_ours(&results);
     // 100 products of 2·2000³ flop in 11.249 s; 3·100·2000²·8 bytes in 125.346 − 11.249 s
-    let tutorial = table
-        .lines()
-        .find(|l| l.starts_with("| the tutorial (its 4 cores) |"))
-        .unwrap_or_else(|| panic!("no tutorial row in {table}"));
+    let row = |who: &str| {
+        let start = format!("| {who} |");
+        table
+            .lines()
+            .find(|l| l.starts_with(&start))
+            .unwrap_or_else(|| panic!("no row {who:?} in {table}"))
+    };
+    let tutorial = row("the tutorial (its 4 cores)");
     assert!(tutorial.contains("142.2 GFLOP/s"), "{tutorial}");
     assert!(tutorial.contains("114.097 s"), "{tutorial}");
     assert!(tutorial.contains("84.1 MB/s"), "{tutorial}");
     // ours comes from the fixture's own loop and pool, at their own workload
     let loop_took = results.step("01-sequential").unwrap().took.unwrap().median;
-    let ours = table
-        .lines()
-        .find(|l| l.starts_with("| ours, here |"))
-        .unwrap_or_else(|| panic!("no row of ours in {table}"));
+    let ours = row("ours, here");
     assert!(ours.contains(&format!("{loop_took:.3} s")), "{ours}");
     let rec = results
         .step("01-sequential")
